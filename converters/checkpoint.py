@@ -1,0 +1,333 @@
+"""Reading a Hugging Face Qwen3 checkpoint: config, kind, tokenizer and tensors, one at a time.
+
+Tensors are read straight from the safetensors byte ranges, so memory stays bounded by the
+largest tensor, and bfloat16 (which `safetensors.numpy` cannot read) is widened to float32
+by a 16-bit shift, which is exact.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CheckpointError, TokenizerError, UnsupportedModelError
+
+SUPPORTED_ARCHITECTURES = ("Qwen3ForCausalLM", "Qwen3Model")
+
+# Bytes per element of the safetensors dtypes a Qwen3 checkpoint may hold.
+_DTYPE_SIZES = {"BF16": 2, "F16": 2, "F32": 4}
+
+
+class ModelKind(str, Enum):
+    LLM = "llm"
+    EMBEDDER = "embedder"
+    RERANKER = "reranker"
+
+
+@dataclass(frozen=True, slots=True)
+class TensorEntry:
+    """One tensor of the checkpoint, by its canonical name (always with the `model.` prefix)."""
+
+    name: str
+    file: Path
+    dtype: str
+    shape: tuple[int, ...]
+    offset: int
+    nbytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Qwen3Dims:
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    rms_norm_eps: float
+    rope_theta: float
+    context_length: int
+    tie_word_embeddings: bool
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], config_path: Path) -> Qwen3Dims:
+        try:
+            hidden = int(config["hidden_size"])
+            heads = int(config["num_attention_heads"])
+            return cls(
+                vocab_size=int(config["vocab_size"]),
+                hidden_size=hidden,
+                intermediate_size=int(config["intermediate_size"]),
+                num_layers=int(config["num_hidden_layers"]),
+                num_heads=heads,
+                num_kv_heads=int(config.get("num_key_value_heads", heads)),
+                head_dim=int(config.get("head_dim") or hidden // heads),
+                rms_norm_eps=float(config.get("rms_norm_eps", 1e-6)),
+                rope_theta=float(config.get("rope_theta", 1_000_000.0)),
+                context_length=int(config.get("max_position_embeddings", 32768)),
+                tie_word_embeddings=bool(config.get("tie_word_embeddings", False)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{config_path}: missing or invalid field {exc} for a Qwen3 model") from exc
+
+    def expected_shapes(self, *, with_lm_head: bool) -> dict[str, tuple[int, ...]]:
+        """Every tensor a Qwen3 checkpoint must hold, with its shape (PyTorch order)."""
+        h, hd = self.hidden_size, self.head_dim
+        shapes: dict[str, tuple[int, ...]] = {"model.embed_tokens.weight": (self.vocab_size, h)}
+        for i in range(self.num_layers):
+            p = f"model.layers.{i}."
+            shapes.update({
+                p + "input_layernorm.weight": (h,),
+                p + "self_attn.q_proj.weight": (self.num_heads * hd, h),
+                p + "self_attn.k_proj.weight": (self.num_kv_heads * hd, h),
+                p + "self_attn.v_proj.weight": (self.num_kv_heads * hd, h),
+                p + "self_attn.o_proj.weight": (h, self.num_heads * hd),
+                p + "self_attn.q_norm.weight": (hd,),
+                p + "self_attn.k_norm.weight": (hd,),
+                p + "post_attention_layernorm.weight": (h,),
+                p + "mlp.gate_proj.weight": (self.intermediate_size, h),
+                p + "mlp.up_proj.weight": (self.intermediate_size, h),
+                p + "mlp.down_proj.weight": (h, self.intermediate_size),
+            })
+        shapes["model.norm.weight"] = (h,)
+        if with_lm_head:
+            shapes["lm_head.weight"] = (self.vocab_size, h)
+        return shapes
+
+
+@dataclass(slots=True)
+class TokenizerInfo:
+    """What the converters need from tokenizer.json and tokenizer_config.json."""
+
+    path: Path
+    tokenizer_json: dict[str, Any]
+    config: dict[str, Any]
+    chat_template: str | None
+    size: int  # number of token ids the tokenizer defines (learned vocabulary + added tokens)
+
+    def token_id(self, token: str) -> int | None:
+        vocab = self.tokenizer_json["model"]["vocab"]
+        if token in vocab:
+            return int(vocab[token])
+        for added in self.tokenizer_json.get("added_tokens", []):
+            if added["content"] == token:
+                return int(added["id"])
+        return None
+
+    def single_token_id(self, text: str) -> int:
+        """The id of `text`, which must encode to exactly one token (the reranker's yes/no)."""
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_str(json.dumps(self.tokenizer_json))
+        ids = tok.encode(text, add_special_tokens=False).ids
+        if len(ids) != 1:
+            raise TokenizerError(f"{self.path}: {text!r} is {len(ids)} tokens, but a Qwen3 reranker needs it "
+                                 "to be exactly one")
+        return ids[0]
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    path: Path
+    config: dict[str, Any]
+    kind: ModelKind
+    dims: Qwen3Dims
+    tokenizer: TokenizerInfo
+    tensors: dict[str, TensorEntry] = field(default_factory=dict)
+    has_lm_head: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def source_bytes(self) -> int:
+        return sum(t.nbytes for t in self.tensors.values())
+
+    def read(self, name: str) -> np.ndarray:
+        """The tensor as float32, read from disk now (nothing is cached)."""
+        return widen_to_float32(self.read_raw(name), self.tensors[name].dtype)
+
+    def read_raw(self, name: str) -> np.ndarray:
+        """The stored elements without conversion (uint16 for bfloat16)."""
+        entry = self.tensors[name]
+        np_dtype = {"BF16": np.uint16, "F16": np.float16, "F32": np.float32}[entry.dtype]
+        count = math.prod(entry.shape)
+        try:
+            with open(entry.file, "rb") as f:
+                f.seek(entry.offset)
+                data = np.fromfile(f, dtype=np_dtype, count=count)
+        except OSError as exc:
+            raise CheckpointError(f"{entry.file}: cannot read tensor {name}: {exc.strerror or exc}") from exc
+        if data.size != count:
+            raise CheckpointError(f"{entry.file}: tensor {name} is cut short (the file is truncated)")
+        return data.reshape(entry.shape)
+
+    def iter_tensors(self) -> Iterator[tuple[str, np.ndarray]]:
+        for name in self.tensors:
+            yield name, self.read(name)
+
+
+def widen_to_float32(data: np.ndarray, dtype: str) -> np.ndarray:
+    if dtype == "BF16":
+        return (data.astype(np.uint32) << 16).view(np.float32)
+    return data.astype(np.float32, copy=False)
+
+
+def open_checkpoint(path: str | os.PathLike[str], *, kind: ModelKind | str | None = None) -> Checkpoint:
+    """Open and validate a Qwen3 checkpoint folder in Hugging Face layout.
+
+    Everything is checked before any output is written: config.json, the architecture, the
+    tokenizer, every safetensors header and byte range, and every tensor's shape against
+    config.json.
+    """
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise CheckpointError(f"{root}: not a folder (expected a Hugging Face checkpoint folder with config.json)")
+    config = _read_json(root / "config.json", CheckpointError, what="config.json")
+    _check_architecture(config, root / "config.json")
+    dims = Qwen3Dims.from_config(config, root / "config.json")
+    tokenizer = _read_tokenizer(root)
+
+    raw = _read_safetensors_index(root)
+    flat = not any(n.startswith("model.") for n in raw)
+    tensors: dict[str, TensorEntry] = {}
+    for source_name, entry in raw.items():
+        if source_name.endswith("rotary_emb.inv_freq"):
+            continue  # recomputed by every runtime
+        canonical = source_name if not flat or source_name == "lm_head.weight" else "model." + source_name
+        tensors[canonical] = TensorEntry(canonical, entry.file, entry.dtype, entry.shape, entry.offset, entry.nbytes)
+
+    resolved_kind = ModelKind(kind) if kind is not None else _detect_kind(root, flat)
+    has_lm_head = "lm_head.weight" in tensors
+    expected = dims.expected_shapes(with_lm_head=has_lm_head)
+    if not has_lm_head and not dims.tie_word_embeddings and resolved_kind is not ModelKind.EMBEDDER:
+        raise CheckpointError(f"{root}: lm_head.weight is missing and config.json says tie_word_embeddings "
+                              "is false")
+    _check_shapes(root, tensors, expected)
+    # Keep the reference order (embeddings, layers in order, norm, head): runtimes and diffs read easier.
+    ordered = {name: tensors[name] for name in expected}
+    if tokenizer.size > dims.vocab_size:
+        raise CheckpointError(f"{root}: the tokenizer has {tokenizer.size} tokens but config.json's vocab_size "
+                              f"is {dims.vocab_size}")
+    return Checkpoint(root, config, resolved_kind, dims, tokenizer, ordered, has_lm_head)
+
+
+def _read_json(path: Path, error: type[Exception], *, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: missing ({what} is required)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: unreadable: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a JSON object")
+    return data
+
+
+def _check_architecture(config: dict[str, Any], config_path: Path) -> None:
+    archs = config.get("architectures") or []
+    model_type = config.get("model_type")
+    if model_type == "qwen3" and (not archs or any(a in SUPPORTED_ARCHITECTURES for a in archs)):
+        return
+    found = ", ".join(archs) or f"model_type {model_type!r}"
+    raise UnsupportedModelError(f"{config_path}: unsupported architecture {found}; Ippon converts Qwen3 "
+                                f"checkpoints ({', '.join(SUPPORTED_ARCHITECTURES)}, model_type 'qwen3')")
+
+
+def _read_tokenizer(root: Path) -> TokenizerInfo:
+    tj_path = root / "tokenizer.json"
+    tokenizer_json = _read_json(tj_path, TokenizerError, what="the tokenizer, tokenizer.json,")
+    model = tokenizer_json.get("model")
+    if not isinstance(model, dict) or model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
+        raise TokenizerError(f"{tj_path}: not a byte-level BPE tokenizer as Qwen3 uses")
+    try:
+        from tokenizers import Tokenizer
+
+        Tokenizer.from_str(json.dumps(tokenizer_json))
+    except Exception as exc:  # the tokenizers library raises its own exception type
+        raise TokenizerError(f"{tj_path}: the tokenizers library cannot load it: {exc}") from exc
+    tc_path = root / "tokenizer_config.json"
+    tok_config = _read_json(tc_path, TokenizerError, what="tokenizer_config.json") if tc_path.exists() else {}
+    chat_template = tok_config.get("chat_template")
+    if (root / "chat_template.jinja").exists():  # newer transformers save the template apart
+        chat_template = (root / "chat_template.jinja").read_text(encoding="utf-8")
+    ids = [int(i) for i in model["vocab"].values()] + [int(a["id"]) for a in tokenizer_json.get("added_tokens", [])]
+    return TokenizerInfo(tj_path, tokenizer_json, tok_config, chat_template, max(ids) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _RawEntry:
+    file: Path
+    dtype: str
+    shape: tuple[int, ...]
+    offset: int
+    nbytes: int
+
+
+def _read_safetensors_index(root: Path) -> dict[str, _RawEntry]:
+    from gguf.utility import SafetensorsLocal
+
+    index_path = root / "model.safetensors.index.json"
+    if index_path.exists():
+        index = _read_json(index_path, CheckpointError, what="the shard index")
+        files = sorted({root / f for f in index.get("weight_map", {}).values()})
+    else:
+        files = sorted(root.glob("*.safetensors"))
+    if not files:
+        raise CheckpointError(f"{root}: no .safetensors weights found (PyTorch .bin checkpoints are not supported)")
+    entries: dict[str, _RawEntry] = {}
+    for file in files:
+        try:
+            size = file.stat().st_size
+            local = SafetensorsLocal(file)
+        except FileNotFoundError:
+            raise CheckpointError(f"{file}: missing (listed in {index_path.name})") from None
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{file}: corrupt safetensors header: {exc}") from exc
+        for name, t in local.tensors.items():
+            if t.dtype not in _DTYPE_SIZES:
+                raise CheckpointError(f"{file}: tensor {name} has dtype {t.dtype}; expected BF16, F16 or F32")
+            rng = t.data_range
+            if rng.offset + rng.size > size:
+                raise CheckpointError(f"{file}: truncated: tensor {name} ends at byte {rng.offset + rng.size} "
+                                      f"but the file has {size} bytes")
+            if math.prod(t.shape) * _DTYPE_SIZES[t.dtype] != rng.size:
+                raise CheckpointError(f"{file}: corrupt: tensor {name}'s byte range does not match its shape")
+            entries[name] = _RawEntry(file, t.dtype, tuple(t.shape), rng.offset, rng.size)
+    return entries
+
+
+def _check_shapes(root: Path, tensors: dict[str, TensorEntry], expected: dict[str, tuple[int, ...]]) -> None:
+    missing = [n for n in expected if n not in tensors]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise CheckpointError(f"{root}: tensors missing from the checkpoint: {', '.join(missing[:3])}{more}")
+    unexpected = [n for n in tensors if n not in expected]
+    if unexpected:
+        raise UnsupportedModelError(f"{root}: tensors a Qwen3 model does not have: {', '.join(unexpected[:3])}")
+    for name, shape in expected.items():
+        if tensors[name].shape != shape:
+            raise CheckpointError(f"{tensors[name].file}: tensor {name} has shape {list(tensors[name].shape)} but "
+                                  f"config.json implies {list(shape)}")
+
+
+def _detect_kind(root: Path, flat: bool) -> ModelKind:
+    """Embedders ship flat keys and sentence-transformers files; rerankers are causal LMs that
+    only their name tells apart (Qwen/Qwen3-Reranker-*), so pass `kind=` when renamed."""
+    if flat or (root / "modules.json").exists():
+        return ModelKind.EMBEDDER
+    if "rerank" in root.name.lower():
+        return ModelKind.RERANKER
+    return ModelKind.LLM

@@ -1,0 +1,267 @@
+"""Qwen3 checkpoint -> GGUF for llama.cpp: LLM, embedder (pooling LAST) and reranker (pooling RANK).
+
+Tensors are streamed: the header and tensor table are written first from shapes alone, then
+each tensor is read, converted and written before the next is touched, so peak memory is one
+tensor, not the model (gguf's GGUFWriter.add_tensor would hold them all).
+F32/F16/BF16/Q8_0 are written in-process with the `gguf` package's quantizers; K-quants go
+through llama.cpp's own quantizer (`llama_model_quantize`) from an exact intermediate file,
+because llama.cpp's per-tensor type mixture for Q4_K_M and friends lives only there.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import Checkpoint, ModelKind
+from .errors import ConversionError, MissingDependencyError, TokenizerError
+from .events import ProgressCallback, ProgressReporter
+from .gguf_vocab import write_tokenizer_metadata
+
+IN_PROCESS_TYPES = ("f32", "f16", "bf16", "q8_0")
+LLAMA_QUANT_TYPES = ("q4_k_m", "q5_k_m", "q6_k")
+GGUF_TYPES = IN_PROCESS_TYPES + LLAMA_QUANT_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class _PlannedTensor:
+    gguf_name: str
+    shape: tuple[int, ...]  # PyTorch (row-major) order
+    qtype: "gguf.GGMLQuantizationType"  # noqa: F821 - gguf is imported lazily
+    source: str
+    rows: tuple[int, ...] | None = None  # take only these rows of the source (the reranker head)
+
+    @property
+    def nbytes(self) -> int:
+        import gguf
+
+        block, type_size = gguf.GGML_QUANT_SIZES[self.qtype]
+        n = int(np.prod(self.shape))
+        return n // block * type_size
+
+
+def gguf_output_bytes(ckpt: Checkpoint, quant: str) -> int:
+    """Disk the conversion needs at its peak (for K-quants, the intermediate file too)."""
+    _check_type(quant)
+    if quant in IN_PROCESS_TYPES:
+        return sum(t.nbytes for t in _plan_tensors(ckpt, quant))
+    return sum(t.nbytes for t in _plan_tensors(ckpt, _intermediate_type(ckpt))) * 3 // 2
+
+
+def write_gguf(ckpt: Checkpoint, path: Path, *, quant: str = "f16", progress: ProgressCallback | None = None,
+               cancel: threading.Event | None = None) -> None:
+    """Write `ckpt` as one GGUF file at `path` (the caller makes the output atomic)."""
+    _check_type(quant)
+    if quant in IN_PROCESS_TYPES:
+        _write_gguf(ckpt, path, _plan_tensors(ckpt, quant), quant, progress=progress, cancel=cancel)
+        return
+    intermediate = _intermediate_type(ckpt)
+    inter_path = path.with_name(path.name + ".intermediate")
+    try:
+        _write_gguf(ckpt, inter_path, _plan_tensors(ckpt, intermediate), intermediate,
+                    progress=progress, cancel=cancel)
+        _llama_quantize(inter_path, path, quant, progress=progress, cancel=cancel)
+    finally:
+        inter_path.unlink(missing_ok=True)
+
+
+def _check_type(quant: str) -> None:
+    if quant not in GGUF_TYPES:
+        raise ConversionError(f"unknown GGUF type {quant!r}; choose one of {', '.join(GGUF_TYPES)}")
+
+
+def _intermediate_type(ckpt: Checkpoint) -> str:
+    """K-quants start from an exact file: BF16 when the source is BF16, else F32."""
+    return "bf16" if all(t.dtype == "BF16" for t in ckpt.tensors.values()) else "f32"
+
+
+def _plan_tensors(ckpt: Checkpoint, quant: str) -> list[_PlannedTensor]:
+    import gguf
+
+    name_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN3, ckpt.dims.num_layers)
+    choose = _type_chooser(quant)
+    plan: list[_PlannedTensor] = []
+    for name, entry in ckpt.tensors.items():
+        if name == "lm_head.weight" and ckpt.kind is not ModelKind.LLM:
+            continue  # an embedder has no head; a reranker's is replaced by cls.output below
+        gguf_name = name_map.get_name(name, try_suffixes=(".weight", ".bias"))
+        if gguf_name is None:
+            raise ConversionError(f"{entry.file}: no GGUF name for tensor {name}")
+        plan.append(_PlannedTensor(gguf_name, entry.shape, choose(gguf_name, entry.shape), name))
+    if ckpt.kind is ModelKind.RERANKER:
+        # llama.cpp's RANK pooling multiplies the last hidden state by cls.output and takes a
+        # softmax over its two rows: with the "yes" and "no" rows of the LM head that is
+        # exactly the reference P(yes) = softmax(logit_yes, logit_no)[0].
+        tok = ckpt.tokenizer
+        rows = (tok.single_token_id("yes"), tok.single_token_id("no"))
+        head = "lm_head.weight" if ckpt.has_lm_head else "model.embed_tokens.weight"
+        plan.append(_PlannedTensor("cls.output.weight", (2, ckpt.dims.hidden_size),
+                                   gguf.GGMLQuantizationType.F32, head, rows))
+    return plan
+
+
+def _type_chooser(quant: str) -> Callable[[str, tuple[int, ...]], "gguf.GGMLQuantizationType"]:  # noqa: F821
+    import gguf
+
+    T = gguf.GGMLQuantizationType
+    matrix_type = {"f32": T.F32, "f16": T.F16, "bf16": T.BF16, "q8_0": T.Q8_0}[quant]
+
+    def choose(gguf_name: str, shape: tuple[int, ...]) -> gguf.GGMLQuantizationType:
+        if len(shape) == 1:
+            return T.F32  # norms stay exact, as llama.cpp expects
+        block = gguf.GGML_QUANT_SIZES[matrix_type][0]
+        if shape[-1] % block:
+            return T.F16  # rows that do not fill whole blocks cannot be quantized
+        return matrix_type
+
+    return choose
+
+
+def _file_type(quant: str) -> int:
+    import gguf
+
+    F = gguf.LlamaFileType
+    return {"f32": F.ALL_F32, "f16": F.MOSTLY_F16, "bf16": F.MOSTLY_BF16, "q8_0": F.MOSTLY_Q8_0,
+            "q4_k_m": F.MOSTLY_Q4_K_M, "q5_k_m": F.MOSTLY_Q5_K_M, "q6_k": F.MOSTLY_Q6_K}[quant]
+
+
+def _write_gguf(ckpt: Checkpoint, path: Path, plan: list[_PlannedTensor], quant: str, *,
+                progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
+    import gguf
+
+    writer = gguf.GGUFWriter(path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.QWEN3])
+    _write_model_metadata(writer, ckpt, quant)
+    try:
+        write_tokenizer_metadata(writer, ckpt)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TokenizerError(f"{ckpt.tokenizer.path}: cannot build the GGUF vocabulary: {exc}") from exc
+    for t in plan:
+        if t.qtype in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
+            np_dtype = np.float32 if t.qtype == gguf.GGMLQuantizationType.F32 else np.float16
+            writer.add_tensor_info(t.gguf_name, t.shape, np.dtype(np_dtype), t.nbytes)
+        else:
+            byte_shape = gguf.quant_shape_to_byte_shape(t.shape, t.qtype)
+            writer.add_tensor_info(t.gguf_name, byte_shape, np.dtype(np.uint8), t.nbytes, raw_dtype=t.qtype)
+    reporter = ProgressReporter(stage="convert", tensors_total=len(plan), bytes_total=sum(t.nbytes for t in plan),
+                                progress=progress, cancel=cancel)
+    reporter.check_cancelled()
+    try:
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for t in plan:
+            data = _convert_tensor(ckpt, t)
+            writer.write_tensor_data(data)
+            del data
+            reporter.advance(t.gguf_name, t.nbytes)
+        writer.flush()
+    finally:
+        writer.close()
+
+
+def _write_model_metadata(writer: "gguf.GGUFWriter", ckpt: Checkpoint, quant: str) -> None:  # noqa: F821
+    import gguf
+
+    d = ckpt.dims
+    writer.add_type(gguf.GGUFType.MODEL)
+    writer.add_name(ckpt.name)
+    writer.add_file_type(_file_type(quant))
+    if quant not in ("f32", "f16", "bf16"):
+        writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    writer.add_context_length(d.context_length)
+    writer.add_embedding_length(d.hidden_size)
+    writer.add_block_count(d.num_layers)
+    writer.add_feed_forward_length(d.intermediate_size)
+    writer.add_head_count(d.num_heads)
+    writer.add_head_count_kv(d.num_kv_heads)
+    writer.add_key_length(d.head_dim)
+    writer.add_value_length(d.head_dim)
+    writer.add_rope_freq_base(d.rope_theta)
+    writer.add_layer_norm_rms_eps(d.rms_norm_eps)
+    if ckpt.kind is ModelKind.EMBEDDER:
+        writer.add_pooling_type(gguf.PoolingType.LAST)
+    elif ckpt.kind is ModelKind.RERANKER:
+        writer.add_pooling_type(gguf.PoolingType.RANK)
+        writer.add_classifier_output_labels(["yes", "no"])
+
+
+def _convert_tensor(ckpt: Checkpoint, t: _PlannedTensor) -> np.ndarray:
+    import gguf
+
+    entry = ckpt.tensors[t.source]
+    if t.qtype == gguf.GGMLQuantizationType.BF16 and entry.dtype == "BF16" and t.rows is None:
+        return ckpt.read_raw(t.source).view(np.uint8)  # already BF16: copy the bits, no rounding
+    data = ckpt.read(t.source)
+    if t.rows is not None:
+        data = np.ascontiguousarray(data[list(t.rows)])
+    return quantize_rows(data, t.qtype)
+
+
+def quantize_rows(data: np.ndarray, qtype: "gguf.GGMLQuantizationType") -> np.ndarray:  # noqa: F821
+    """gguf's numpy quantizer, run over slices of rows on every core.
+
+    Slices keep each pass of the quantizer inside the CPU caches, and numpy releases the GIL
+    in its kernels, so threads scale; the bytes are identical to one whole-tensor call.
+    """
+    import gguf
+
+    if qtype == gguf.GGMLQuantizationType.F32:
+        return data.astype(np.float32, copy=False)
+    if data.ndim < 2 or data.shape[0] < 64:
+        return gguf.quants.quantize(data, qtype)
+    row_bytes = gguf.quant_shape_to_byte_shape(data.shape[1:], qtype) if qtype != gguf.GGMLQuantizationType.F16 else None
+    out_dtype = np.float16 if row_bytes is None else np.uint8
+    out_shape = data.shape if row_bytes is None else (data.shape[0], *row_bytes)
+    out = np.empty(out_shape, dtype=out_dtype)
+    step = max(1, (1 << 20) // max(1, int(np.prod(data.shape[1:]))))  # ~1M elements (4 MB) per slice
+
+    def work(start: int) -> None:
+        stop = min(start + step, data.shape[0])
+        out[start:stop] = gguf.quants.quantize(data[start:stop], qtype)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(work, range(0, data.shape[0], step)))
+    return out
+
+
+def _llama_quantize(src: Path, dst: Path, quant: str, *, progress: ProgressCallback | None,
+                    cancel: threading.Event | None) -> None:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise MissingDependencyError("K-quants (q4_k_m, q5_k_m, q6_k) use llama.cpp's quantizer: please install "
+                                     "llama-cpp-python (pip install llama-cpp-python)") from exc
+    reporter = ProgressReporter(stage="quantize", tensors_total=1, bytes_total=src.stat().st_size,
+                                progress=progress, cancel=cancel)
+    reporter.check_cancelled()
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = _file_type(quant)
+    params.nthread = os.cpu_count() or 1
+    with _quiet_native_logs():
+        rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
+    if rc != 0:
+        raise ConversionError(f"{dst}: llama.cpp's quantizer failed to write {quant} (code {rc})")
+    reporter.advance(quant, src.stat().st_size)
+
+
+class _quiet_native_logs:
+    """llama.cpp prints every tensor it quantizes to stderr; route its log to nowhere."""
+
+    def __enter__(self) -> None:
+        import llama_cpp
+
+        self._callback = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+        llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
+
+    def __exit__(self, *exc: object) -> None:
+        import llama_cpp
+        from llama_cpp import _logger
+
+        llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))

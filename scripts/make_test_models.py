@@ -141,14 +141,25 @@ def _with_eos_appended(tok):
     return tok
 
 
+def _qwen_tokenizer_json(tok) -> dict:
+    """tokenizer.json as Qwen3 ships it; the library's own serialisation differs in details."""
+    data = json.loads(tok.to_str())
+    # The Python ByteLevel decoder takes no options and saves defaults that Qwen3's file does not have.
+    data["decoder"] = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+    model = data["model"]
+    model["continuing_subword_prefix"] = model["end_of_word_suffix"] = ""  # the trainer leaves None
+    model["merges"] = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]  # "a b" strings
+    return data
+
+
 def save_tokenizer(tok, folder: Path, *, embedder: bool) -> None:
     if embedder:
         tok = _with_eos_appended(tok)
-    tok.save(str(folder / "tokenizer.json"))
+    data = _qwen_tokenizer_json(tok)
+    _write_json(folder / "tokenizer.json", data)
     # vocab.json/merges.txt as the slow Qwen2Tokenizer reads them: learned tokens only.
-    model = json.loads(tok.to_str())["model"]
-    _write_json(folder / "vocab.json", model["vocab"], indent=None)
-    merges = ["#version: 0.2"] + [" ".join(m) if isinstance(m, list) else m for m in model["merges"]]
+    _write_json(folder / "vocab.json", data["model"]["vocab"], indent=None)
+    merges = ["#version: 0.2"] + data["model"]["merges"]
     (folder / "merges.txt").write_text("\n".join(merges) + "\n", encoding="utf-8")
 
     decoder = {str(tok.token_to_id(t)): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,

@@ -1,0 +1,68 @@
+"""Suite-wide set-up: headless Qt, no MLX kernel compilation, no Hub, a private data dir,
+and the suite's own tiny Qwen3 models (built once per factory version, then cached)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+# Before anything imports Qt, mlx or huggingface_hub.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MLX_DISABLE_COMPILE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FACTORY = ROOT / "scripts" / "make_test_models.py"
+FACTORY_DATA = ROOT / "scripts" / "testmodels"
+CACHE = ROOT / ".cache" / "test-models"
+
+
+def load_factory():
+    spec = importlib.util.spec_from_file_location("make_test_models", FACTORY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _factory_key() -> str:
+    digest = hashlib.sha256(FACTORY.read_bytes())
+    for path in sorted(FACTORY_DATA.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path, monkeypatch):
+    """Never touch the user's real data directory."""
+    monkeypatch.setenv("IPPON_HOME", str(tmp_path / "ippon-home"))
+
+
+@pytest.fixture(scope="session")
+def test_models() -> dict[str, Path]:
+    """name -> folder of each tiny test model, keyed by the factory's own content."""
+    factory = load_factory()
+    folder = CACHE / _factory_key()
+    if not all((folder / name / "config.json").exists() for name in factory.TEST_MODEL_NAMES):
+        tmp = folder.with_name(folder.name + f".building-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        factory.build_test_models(tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    return {name: folder / name for name in factory.TEST_MODEL_NAMES}
+
+
+@pytest.fixture()
+def model_copy(test_models, tmp_path):
+    """A private copy of one test model, for tests that damage it."""
+    def copy(name: str) -> Path:
+        dst = tmp_path / name
+        shutil.copytree(test_models[name], dst)
+        return dst
+    return copy

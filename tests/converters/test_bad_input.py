@@ -1,0 +1,192 @@
+"""Bad input is refused with a message naming the file and the reason, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import namedtuple
+
+import pytest
+
+from converters import (
+    CheckpointError,
+    ConversionCancelled,
+    DestinationExistsError,
+    InsufficientDiskError,
+    TokenizerError,
+    UnsupportedModelError,
+    VerificationError,
+    convert,
+)
+from converters import output as output_module
+from converters import verify as verify_module
+
+
+def _outputs(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture()
+def out_dir(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
+def _edit_config(model, **changes):
+    path = model / "config.json"
+    config = json.loads(path.read_text())
+    config.update(changes)
+    path.write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("to", ["gguf", "mlx"])
+def test_unsupported_architecture(model_copy, out_dir, to):
+    model = model_copy("llm-tied")
+    _edit_config(model, architectures=["LlamaForCausalLM"], model_type="llama")
+    with pytest.raises(UnsupportedModelError, match=r"config\.json: unsupported architecture LlamaForCausalLM"):
+        convert(model, to=to, out=out_dir / "m")
+    assert _outputs(out_dir) == []
+
+
+def test_missing_tokenizer(model_copy, out_dir):
+    model = model_copy("llm-tied")
+    (model / "tokenizer.json").unlink()
+    with pytest.raises(TokenizerError, match=r"tokenizer\.json: missing"):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def test_unreadable_tokenizer(model_copy, out_dir):
+    model = model_copy("llm-tied")
+    (model / "tokenizer.json").write_bytes(b"\x00\x01 not json")
+    with pytest.raises(TokenizerError, match=r"tokenizer\.json: (not valid JSON|unreadable)"):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def test_truncated_safetensors(model_copy, out_dir):
+    model = model_copy("llm-tied")
+    weights = model / "model.safetensors"
+    with open(weights, "r+b") as f:
+        f.truncate(weights.stat().st_size // 2)
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: truncated"):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def test_corrupt_safetensors_header(model_copy, out_dir):
+    model = model_copy("llm-untied")
+    shard = model / "model-00002-of-00002.safetensors"
+    data = bytearray(shard.read_bytes())
+    data[8:24] = b"{{{{ corrupt ]]]"
+    shard.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"model-00002-of-00002\.safetensors: corrupt safetensors header"):
+        convert(model, to="mlx", out=out_dir / "m")
+    assert _outputs(out_dir) == []
+
+
+def test_shape_that_does_not_match_config(model_copy, out_dir):
+    model = model_copy("llm-tied")
+    _edit_config(model, intermediate_size=96)
+    with pytest.raises(CheckpointError, match=r"model\.layers\.0\.mlp\.gate_proj\.weight has shape \[128, 64\] "
+                                              r"but config\.json implies \[96, 64\]"):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def test_missing_tensor(model_copy, out_dir):
+    model = model_copy("llm-tied")
+    _edit_config(model, num_hidden_layers=3)
+    with pytest.raises(CheckpointError, match=r"tensors missing from the checkpoint: model\.layers\.2\."):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+
+
+def test_destination_exists_is_kept(test_models, out_dir):
+    existing = out_dir / "m.gguf"
+    existing.write_bytes(b"precious")
+    with pytest.raises(DestinationExistsError, match=r"m\.gguf: already exists \(pass --force"):
+        convert(test_models["llm-tied"], to="gguf", out=existing)
+    assert existing.read_bytes() == b"precious"
+
+
+def test_force_replaces_the_destination(test_models, out_dir):
+    existing = out_dir / "m"
+    existing.mkdir()
+    (existing / "old.txt").write_text("old")
+    convert(test_models["llm-tied"], to="mlx", out=existing, force=True)
+    assert not (existing / "old.txt").exists() and (existing / "config.json").exists()
+    assert _outputs(out_dir) == ["m"]
+
+
+def test_too_little_free_disk(test_models, out_dir, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(output_module.shutil, "disk_usage", lambda _: usage(10**9, 10**9, 1024))
+    with pytest.raises(InsufficientDiskError, match=r"not enough free disk: the output needs about"):
+        convert(test_models["llm-tied"], to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+@pytest.mark.parametrize("to", ["gguf", "mlx"])
+def test_cancel_midway_leaves_nothing(test_models, out_dir, to):
+    cancel = threading.Event()
+    seen = []
+
+    def on_progress(event):
+        seen.append(event)
+        if event.tensors_done == 5:
+            cancel.set()
+
+    with pytest.raises(ConversionCancelled):
+        convert(test_models["llm-tied"], to=to, out=out_dir / "m", progress=on_progress, cancel=cancel)
+    assert len(seen) == 5 and seen[-1].tensors_total > 5
+    assert _outputs(out_dir) == []
+
+
+def test_failure_while_writing_leaves_nothing(test_models, out_dir, monkeypatch):
+    from converters.checkpoint import Checkpoint
+
+    real_read = Checkpoint.read
+    calls = []
+
+    def failing_read(self, name):
+        calls.append(name)
+        if len(calls) == 7:
+            raise OSError("disk went away")
+        return real_read(self, name)
+
+    monkeypatch.setattr(Checkpoint, "read", failing_read)
+    with pytest.raises(OSError, match="disk went away"):
+        convert(test_models["llm-tied"], to="gguf", quant="q8_0", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def test_failed_verification_keeps_nothing(test_models, out_dir, monkeypatch):
+    strict = dict(verify_module._THRESHOLDS["exact"], max_abs_logit_diff=("<=", 0.0))
+    monkeypatch.setitem(verify_module._THRESHOLDS, "exact", strict)
+    with pytest.raises(VerificationError, match=r"m\.gguf: the converted model does not match the reference: "
+                                                r"max_abs_logit_diff"):
+        convert(test_models["llm-tied"], to="gguf", quant="f16", out=out_dir / "m.gguf", verify=True)
+    assert _outputs(out_dir) == []
+
+
+def test_leftovers_of_a_killed_conversion_are_swept(test_models, out_dir):
+    dead_pid = 2**22 + 12345  # above the kernel's pid_max default: never a live process
+    leftover = out_dir / f".m.gguf.ippon-partial-{dead_pid}"
+    leftover.write_bytes(b"half a model")
+    convert(test_models["llm-tied"], to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == ["m.gguf"]
+
+
+def test_reranker_needs_single_token_yes_and_no(model_copy, out_dir):
+    model = model_copy("llm-tied")
+    renamed = model.rename(model.parent / "my-reranker")
+    tok = json.loads((renamed / "tokenizer.json").read_text())
+    # Without the merge that builds "yes", the word becomes several tokens.
+    tok["model"]["merges"] = [m for m in tok["model"]["merges"]
+                              if (m if isinstance(m, str) else " ".join(m)).replace(" ", "") != "yes"]
+    (renamed / "tokenizer.json").write_text(json.dumps(tok))
+    with pytest.raises(TokenizerError, match=r"tokenizer\.json: 'yes' is \d+ tokens"):
+        convert(renamed, to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []

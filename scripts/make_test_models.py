@@ -262,7 +262,7 @@ def _write_sentence_transformers_files(folder: Path, hidden: int) -> None:
 # ---------------------------------------------------------------- weights
 
 def tensor_specs(dims: dict, *, tied: bool, layout: str, vocab_size: int):
-    """(name, shape) in checkpoint order; a leading "1" in a shape marks a norm weight."""
+    """(name, shape) in checkpoint order; the 1-D shapes are the RMSNorm weights."""
     h, ffn, hd = dims["hidden_size"], dims["intermediate_size"], dims["head_dim"]
     q, kv = dims["num_attention_heads"] * hd, dims["num_key_value_heads"] * hd
     pre = "" if layout == "flat" else "model."

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -153,33 +152,43 @@ class Checkpoint:
     def source_bytes(self) -> int:
         return sum(t.nbytes for t in self.tensors.values())
 
-    def read(self, name: str) -> np.ndarray:
-        """The tensor as float32, read from disk now (nothing is cached)."""
-        return widen_to_float32(self.read_raw(name), self.tensors[name].dtype)
+    def read(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows [start, stop) of the tensor as float32, read from disk now (nothing is cached)."""
+        return widen_to_float32(self.read_raw(name, start, stop), self.tensors[name].dtype)
 
-    def read_raw(self, name: str) -> np.ndarray:
-        """The stored elements without conversion (uint16 for bfloat16)."""
+    def read_raw(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows [start, stop) of the stored elements without conversion (uint16 for bfloat16)."""
         entry = self.tensors[name]
         np_dtype = {"BF16": np.uint16, "F16": np.float16, "F32": np.float32}[entry.dtype]
-        count = math.prod(entry.shape)
+        rows = entry.shape[0] if entry.shape else 1
+        stop = rows if stop is None else min(stop, rows)
+        row_elems = math.prod(entry.shape[1:])
+        count = (stop - start) * row_elems
         try:
             with open(entry.file, "rb") as f:
-                f.seek(entry.offset)
+                f.seek(entry.offset + start * row_elems * np.dtype(np_dtype).itemsize)
                 data = np.fromfile(f, dtype=np_dtype, count=count)
         except OSError as exc:
             raise CheckpointError(f"{entry.file}: cannot read tensor {name}: {exc.strerror or exc}") from exc
         if data.size != count:
             raise CheckpointError(f"{entry.file}: tensor {name} is cut short (the file is truncated)")
-        return data.reshape(entry.shape)
+        return data.reshape((stop - start, *entry.shape[1:]) if entry.shape else ())
 
-    def iter_tensors(self) -> Iterator[tuple[str, np.ndarray]]:
-        for name in self.tensors:
-            yield name, self.read(name)
+    def row_chunks(self, name: str, max_elements: int = 1 << 22) -> list[tuple[int, int]]:
+        """Row ranges of about `max_elements` each: how large tensors are streamed."""
+        shape = self.tensors[name].shape
+        rows = shape[0] if shape else 1
+        step = max(1, max_elements // max(1, math.prod(shape[1:])))
+        return [(i, min(i + step, rows)) for i in range(0, rows, step)]
+
 
 
 def widen_to_float32(data: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "BF16":
-        return (data.astype(np.uint32) << 16).view(np.float32)
+        # bfloat16 is the high half of a float32: place the bits there (little-endian), exactly.
+        wide = np.zeros(data.shape + (2,), dtype=np.uint16)
+        wide[..., 1] = data
+        return wide.view(np.float32).reshape(data.shape)
     return data.astype(np.float32, copy=False)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,14 +157,43 @@ def _write_gguf(ckpt: Checkpoint, path: Path, plan: list[_PlannedTensor], quant:
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
-        for t in plan:
-            data = _convert_tensor(ckpt, t)
-            writer.write_tensor_data(data)
-            del data
-            reporter.advance(t.gguf_name, t.nbytes)
+        fout = writer.fout[0]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for t in plan:
+                # GGUFWriter.write_tensor_data wants a whole tensor; streaming row slices keeps
+                # memory at a few slices, so the same alignment is written here by hand.
+                writer.write_padding(fout, fout.tell())
+                for part in _converted_slices(ckpt, t, pool):
+                    part.tofile(fout)
+                writer.write_padding(fout, t.nbytes)
+                reporter.advance(t.gguf_name, t.nbytes)
         writer.flush()
     finally:
         writer.close()
+
+
+def _converted_slices(ckpt: Checkpoint, t: _PlannedTensor, pool: ThreadPoolExecutor) -> Iterator[np.ndarray]:
+    """The tensor's output bytes, slice by slice, in order; slices are read and quantized on
+    every core (file reads and numpy kernels release the GIL) a bounded few ahead."""
+    if t.rows is not None:  # the reranker head: two rows picked out of the vocabulary
+        yield np.concatenate([ckpt.read(t.source, r, r + 1) for r in t.rows]).astype(np.float32)
+        return
+    window = 2 * (os.cpu_count() or 1)
+    pending: deque[Future[np.ndarray]] = deque()
+    for start, stop in ckpt.row_chunks(t.source):
+        pending.append(pool.submit(_convert_slice, ckpt, t, start, stop))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _convert_slice(ckpt: Checkpoint, t: _PlannedTensor, start: int, stop: int) -> np.ndarray:
+    import gguf
+
+    if t.qtype == gguf.GGMLQuantizationType.BF16 and ckpt.tensors[t.source].dtype == "BF16":
+        return ckpt.read_raw(t.source, start, stop)  # already BF16: copy the bits, no rounding
+    return gguf.quants.quantize(ckpt.read(t.source, start, stop), t.qtype)
 
 
 def _write_model_metadata(writer: "gguf.GGUFWriter", ckpt: Checkpoint, quant: str) -> None:  # noqa: F821
@@ -190,45 +220,6 @@ def _write_model_metadata(writer: "gguf.GGUFWriter", ckpt: Checkpoint, quant: st
     elif ckpt.kind is ModelKind.RERANKER:
         writer.add_pooling_type(gguf.PoolingType.RANK)
         writer.add_classifier_output_labels(["yes", "no"])
-
-
-def _convert_tensor(ckpt: Checkpoint, t: _PlannedTensor) -> np.ndarray:
-    import gguf
-
-    entry = ckpt.tensors[t.source]
-    if t.qtype == gguf.GGMLQuantizationType.BF16 and entry.dtype == "BF16" and t.rows is None:
-        return ckpt.read_raw(t.source).view(np.uint8)  # already BF16: copy the bits, no rounding
-    data = ckpt.read(t.source)
-    if t.rows is not None:
-        data = np.ascontiguousarray(data[list(t.rows)])
-    return quantize_rows(data, t.qtype)
-
-
-def quantize_rows(data: np.ndarray, qtype: "gguf.GGMLQuantizationType") -> np.ndarray:  # noqa: F821
-    """gguf's numpy quantizer, run over slices of rows on every core.
-
-    Slices keep each pass of the quantizer inside the CPU caches, and numpy releases the GIL
-    in its kernels, so threads scale; the bytes are identical to one whole-tensor call.
-    """
-    import gguf
-
-    if qtype == gguf.GGMLQuantizationType.F32:
-        return data.astype(np.float32, copy=False)
-    if data.ndim < 2 or data.shape[0] < 64:
-        return gguf.quants.quantize(data, qtype)
-    row_bytes = gguf.quant_shape_to_byte_shape(data.shape[1:], qtype) if qtype != gguf.GGMLQuantizationType.F16 else None
-    out_dtype = np.float16 if row_bytes is None else np.uint8
-    out_shape = data.shape if row_bytes is None else (data.shape[0], *row_bytes)
-    out = np.empty(out_shape, dtype=out_dtype)
-    step = max(1, (1 << 20) // max(1, int(np.prod(data.shape[1:]))))  # ~1M elements (4 MB) per slice
-
-    def work(start: int) -> None:
-        stop = min(start + step, data.shape[0])
-        out[start:stop] = gguf.quants.quantize(data[start:stop], qtype)
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(work, range(0, data.shape[0], step)))
-    return out
 
 
 def _llama_quantize(src: Path, dst: Path, quant: str, *, progress: ProgressCallback | None,

@@ -91,13 +91,18 @@ def write_mlx(ckpt: Checkpoint, path: Path, *, quant: str = "bf16", group_size: 
         shard_bytes = 0
 
     for name in names:
-        weight = mx.array(ckpt.read(name)).astype(dtype)
-        if bits and _quantizable(name, ckpt.tensors[name].shape, group_size):
-            q, scales, biases = mx.quantize(weight, group_size=group_size, bits=bits, mode="affine")
-            parts = {name: q, name[: -len("weight")] + "scales": scales,
-                     name[: -len("weight")] + "biases": biases}
-        else:
-            parts = {name: weight}
+        quantize = bool(bits) and _quantizable(name, ckpt.tensors[name].shape, group_size)
+        # Row slices bound the float32 working set; affine groups run along rows, so
+        # quantizing slice by slice gives the same result as the whole tensor at once.
+        pieces: list[tuple[Any, ...]] = []
+        for start, stop in ckpt.row_chunks(name):
+            piece = mx.array(ckpt.read(name, start, stop)).astype(dtype)
+            pieces.append(mx.quantize(piece, group_size=group_size, bits=bits, mode="affine") if quantize
+                          else (piece,))
+            mx.eval(*pieces[-1])
+        joined = [mx.concatenate(list(column), axis=0) if len(pieces) > 1 else column[0] for column in zip(*pieces)]
+        stem = name[: -len("weight")]
+        parts = dict(zip((name, stem + "scales", stem + "biases"), joined))
         mx.eval(*parts.values())
         shards[-1].update(parts)
         shard_bytes += sum(p.nbytes for p in parts.values())

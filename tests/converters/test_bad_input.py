@@ -150,11 +150,11 @@ def test_failure_while_writing_leaves_nothing(test_models, out_dir, monkeypatch)
     real_read = Checkpoint.read
     calls = []
 
-    def failing_read(self, name):
+    def failing_read(self, name, *rows):
         calls.append(name)
         if len(calls) == 7:
             raise OSError("disk went away")
-        return real_read(self, name)
+        return real_read(self, name, *rows)
 
     monkeypatch.setattr(Checkpoint, "read", failing_read)
     with pytest.raises(OSError, match="disk went away"):

@@ -24,6 +24,7 @@ import numpy as np
 from .checkpoint import Checkpoint, ModelKind
 from .errors import ConversionError, MissingDependencyError, TokenizerError
 from .events import ProgressCallback, ProgressReporter
+from .ggml_kernels import quantize_with_ggml
 from .gguf_vocab import write_tokenizer_metadata
 
 IN_PROCESS_TYPES = ("f32", "f16", "bf16", "q8_0")
@@ -193,7 +194,12 @@ def _convert_slice(ckpt: Checkpoint, t: _PlannedTensor, start: int, stop: int) -
 
     if t.qtype == gguf.GGMLQuantizationType.BF16 and ckpt.tensors[t.source].dtype == "BF16":
         return ckpt.read_raw(t.source, start, stop)  # already BF16: copy the bits, no rounding
-    return gguf.quants.quantize(ckpt.read(t.source, start, stop), t.qtype)
+    data = ckpt.read(t.source, start, stop)
+    if t.qtype in (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.Q8_0):
+        fast = quantize_with_ggml(data, t.qtype, *gguf.GGML_QUANT_SIZES[t.qtype])
+        if fast is not None:
+            return fast
+    return gguf.quants.quantize(data, t.qtype)
 
 
 def _write_model_metadata(writer: "gguf.GGUFWriter", ckpt: Checkpoint, quant: str) -> None:  # noqa: F821

@@ -298,7 +298,7 @@ def _random(shape, gen, *, std: float, norm_noise: float):
     return t.to(torch.bfloat16)
 
 
-def write_tiny_weights(folder: Path, specs, *, seed: int, shards: int) -> None:
+def write_tiny_weights(folder: Path, specs, *, seed: int, shards: int, layer_std: float = 0.03) -> None:
     import torch
     from safetensors.torch import save_file
 
@@ -307,7 +307,10 @@ def write_tiny_weights(folder: Path, specs, *, seed: int, shards: int) -> None:
     # network is not chaotic: 8-bit and f16 rounding then move logits by far less than the
     # gap between the first and second token, as in trained models, and cross-runtime
     # comparisons are meaningful instead of flaky.
-    tensors = {n: _random(s, gen, std=0.15 if "embed_tokens" in n else 0.03, norm_noise=0.1) for n, s in specs}
+    # Embedders and rerankers get twice the layer weight: their outputs must depend on the
+    # whole text (distinct vectors, spread P(yes)) and they are compared within tolerances,
+    # not by greedy token paths.
+    tensors = {n: _random(s, gen, std=0.15 if "embed_tokens" in n else layer_std, norm_noise=0.1) for n, s in specs}
     if "lm_head.weight" in tensors:
         # An untied head that is a permuted copy of the embedding (plus noise): each token
         # clearly predicts another one, so greedy decoding walks a varied, margin-rich path.
@@ -392,7 +395,8 @@ def build_test_models(out_dir: Path) -> dict[str, Path]:
         write_configs(folder, dims, tied=tied, layout=layout, vocab_size=vocab_size, eot=eot, im_end=im_end)
         save_tokenizer(tok, folder, embedder=layout == "flat")
         specs = tensor_specs(dims, tied=tied, layout=layout, vocab_size=vocab_size)
-        write_tiny_weights(folder, specs, seed=seed, shards=1 if tied else 2)
+        write_tiny_weights(folder, specs, seed=seed, shards=1 if tied else 2,
+                           layer_std=0.03 if layout == "causal" and name != "reranker" else 0.06)
         built[name] = folder
     return built
 

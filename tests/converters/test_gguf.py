@@ -7,27 +7,13 @@ import numpy as np
 import pytest
 
 from converters import ModelKind, convert
+from tests.converters.conftest import checks_of
 from converters.verify import GREEDY_TOKENS
 
 KINDS = ("llm-tied", "llm-untied", "embedder", "reranker")
 
 
-@pytest.fixture(scope="module")
-def converted(test_models, tmp_path_factory):
-    """(model, quant) -> ConversionResult, converting (and verifying) each pair once."""
-    out_dir = tmp_path_factory.mktemp("gguf")
-    cache = {}
-
-    def get(model: str, quant: str):
-        if (model, quant) not in cache:
-            cache[model, quant] = convert(test_models[model], to="gguf", quant=quant,
-                                          out=out_dir / f"{model}-{quant}.gguf", verify=True)
-        return cache[model, quant]
-    return get
-
-
-def _checks(result) -> dict[str, float]:
-    return {c.name: c.value for c in result.verification.checks}
+FORMAT = "gguf"
 
 
 def _field(reader: gguf.GGUFReader, key: str):
@@ -36,7 +22,7 @@ def _field(reader: gguf.GGUFReader, key: str):
 
 @pytest.mark.parametrize("model", ["llm-tied", "llm-untied"])
 def test_f16_llm_matches_reference_logits_and_greedy_tokens(converted, model):
-    checks = _checks(converted(model, "f16"))
+    checks = checks_of(converted(model, "f16"))
     assert checks["max_abs_logit_diff"] <= 1e-2
     assert checks["greedy_match"] == 1.0, f"greedy {GREEDY_TOKENS} tokens differ from transformers"
     assert checks["tokenizer_agreement"] == 1.0
@@ -44,17 +30,17 @@ def test_f16_llm_matches_reference_logits_and_greedy_tokens(converted, model):
 
 @pytest.mark.parametrize("model", ["llm-tied", "llm-untied"])
 def test_q8_0_llm_top1_agreement(converted, model):
-    assert _checks(converted(model, "q8_0"))["top1_agreement"] >= 0.99
+    assert checks_of(converted(model, "q8_0"))["top1_agreement"] >= 0.99
 
 
 @pytest.mark.parametrize("quant,limit", [("f16", 0.999), ("bf16", 0.999), ("q8_0", 0.99)])
 def test_embedder_cosine(converted, quant, limit):
-    assert _checks(converted("embedder", quant))["min_cosine"] >= limit
+    assert checks_of(converted("embedder", quant))["min_cosine"] >= limit
 
 
 @pytest.mark.parametrize("quant,limit", [("f16", 0.01), ("q8_0", 0.05)])
 def test_reranker_p_yes(converted, quant, limit):
-    assert _checks(converted("reranker", quant))["max_abs_p_yes_diff"] <= limit
+    assert checks_of(converted("reranker", quant))["max_abs_p_yes_diff"] <= limit
 
 
 @pytest.mark.parametrize("model", KINDS)

@@ -7,45 +7,31 @@ import json
 import pytest
 
 from converters import convert
+from tests.converters.conftest import checks_of
 
-
-@pytest.fixture(scope="module")
-def converted(test_models, tmp_path_factory):
-    out_dir = tmp_path_factory.mktemp("mlx")
-    cache = {}
-
-    def get(model: str, quant: str | None):
-        if (model, quant) not in cache:
-            cache[model, quant] = convert(test_models[model], to="mlx", quant=quant,
-                                          out=out_dir / f"{model}-{quant}", verify=True)
-        return cache[model, quant]
-    return get
-
-
-def _checks(result) -> dict[str, float]:
-    return {c.name: c.value for c in result.verification.checks}
+FORMAT = "mlx"
 
 
 @pytest.mark.parametrize("model", ["llm-tied", "llm-untied"])
 def test_llm_bf16_and_8bit_agree_with_reference(converted, model):
-    assert _checks(converted(model, None))["top1_agreement"] >= 0.99
-    assert _checks(converted(model, "8bit"))["top1_agreement"] >= 0.99
+    assert checks_of(converted(model, None))["top1_agreement"] >= 0.99
+    assert checks_of(converted(model, "8bit"))["top1_agreement"] >= 0.99
 
 
 def test_llm_f32_is_exact(converted):
-    checks = _checks(converted("llm-untied", "f32"))
+    checks = checks_of(converted("llm-untied", "f32"))
     assert checks["max_abs_logit_diff"] <= 1e-3
     assert checks["greedy_match"] == 1.0
 
 
 @pytest.mark.parametrize("quant,limit", [(None, 0.999), ("8bit", 0.99)])
 def test_embedder_cosine(converted, quant, limit):
-    assert _checks(converted("embedder", quant))["min_cosine"] >= limit
+    assert checks_of(converted("embedder", quant))["min_cosine"] >= limit
 
 
 @pytest.mark.parametrize("quant,limit", [(None, 0.01), ("8bit", 0.05)])
 def test_reranker_p_yes(converted, quant, limit):
-    assert _checks(converted("reranker", quant))["max_abs_p_yes_diff"] <= limit
+    assert checks_of(converted("reranker", quant))["max_abs_p_yes_diff"] <= limit
 
 
 @pytest.mark.parametrize("model", ["llm-tied", "llm-untied", "embedder", "reranker"])

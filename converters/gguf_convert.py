@@ -11,7 +11,9 @@ because llama.cpp's per-tensor type mixture for Q4_K_M and friends lives only th
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -138,7 +140,7 @@ def _write_gguf(ckpt: Checkpoint, path: Path, plan: list[_PlannedTensor], quant:
                 progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
     import gguf
 
-    writer = gguf.GGUFWriter(path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.QWEN3])
+    writer = _fast_array_writer()(path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.QWEN3])
     _write_model_metadata(writer, ckpt, quant)
     try:
         write_tokenizer_metadata(writer, ckpt)
@@ -200,6 +202,32 @@ def _convert_slice(ckpt: Checkpoint, t: _PlannedTensor, start: int, stop: int) -
         if fast is not None:
             return fast
     return gguf.quants.quantize(data, t.qtype)
+
+
+@functools.cache
+def _fast_array_writer() -> type:
+    """GGUFWriter packing the 150k-entry token and merge arrays in one pass instead of one
+    generic call per item (1.2 s of a 1.7B conversion); the bytes are the same."""
+    import gguf
+
+    V = gguf.GGUFValueType
+
+    class FastArrayGGUFWriter(gguf.GGUFWriter):
+        def _pack_val(self, val, vtype, add_vtype, sub_type=None):  # noqa: ANN001, ANN202 - gguf's signature
+            if vtype != V.ARRAY or self.endianess != gguf.GGUFEndian.LITTLE or len(val) < 1024:
+                return super()._pack_val(val, vtype, add_vtype, sub_type)
+            ltype = sub_type or V.get_type(val[0])
+            if ltype == V.STRING:
+                encoded = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in val]
+                body = b"".join(struct.pack("<Q", len(e)) + e for e in encoded)
+            elif ltype == V.INT32:
+                body = np.asarray(val, dtype="<i4").tobytes()
+            else:
+                return super()._pack_val(val, vtype, add_vtype, sub_type)
+            prefix = struct.pack("<I", vtype) if add_vtype else b""
+            return prefix + struct.pack("<IQ", ltype, len(val)) + body
+
+    return FastArrayGGUFWriter
 
 
 def _write_model_metadata(writer: "gguf.GGUFWriter", ckpt: Checkpoint, quant: str) -> None:  # noqa: F821

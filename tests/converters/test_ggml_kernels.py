@@ -27,3 +27,12 @@ def test_numpy_fallback_writes_the_same_f16_file(test_models, tmp_path, monkeypa
     monkeypatch.setattr(ggml_kernels, "_ggml_cpu", lambda: None)
     slow = convert(test_models["llm-tied"], to="gguf", quant="f16", out=tmp_path / "slow.gguf")
     assert fast.output.read_bytes() == slow.output.read_bytes()
+
+
+def test_fast_metadata_arrays_pack_the_same_bytes():
+    from converters.gguf_convert import _fast_array_writer
+
+    V = gguf.GGUFValueType
+    writer = _fast_array_writer()(None, "qwen3")
+    for values in ([f"トークン{i}" for i in range(3000)], list(range(3000))):
+        assert writer._pack_val(values, V.ARRAY, True) == gguf.GGUFWriter._pack_val(writer, values, V.ARRAY, True)

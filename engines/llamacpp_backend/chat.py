@@ -1,0 +1,46 @@
+"""Qwen3 chat on a GGUF file: our own prompt rendering, llama.cpp's sampler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import qwen3
+from ..token_models import TokenChatModel
+from .loading import open_llama
+
+
+class LlamaCppChatModel(TokenChatModel):
+    def __init__(self, path: Path, *, n_ctx: int = 8192, n_threads: int | None = None, n_batch: int = 512) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        self._llama = open_llama(path, role="chat", n_ctx=n_ctx, n_batch=min(n_batch, n_ctx),
+                                 n_ubatch=min(n_batch, n_ctx), n_threads=n_threads)
+        self.context_length = self._llama.n_ctx()
+        self.chat_template = self._llama.metadata.get("tokenizer.chat_template")
+        ids = {text: self._single(text) for text in (qwen3.THINK_OPEN, qwen3.THINK_CLOSE, *qwen3.STOP_TOKENS)}
+        self.think_open, self.think_close = ids[qwen3.THINK_OPEN], ids[qwen3.THINK_CLOSE]
+        self.stop_ids = frozenset(ids[t] for t in qwen3.STOP_TOKENS)
+
+    def _single(self, text: str) -> int:
+        ids = self._tokenize(text, special=True)
+        return ids[0] if len(ids) == 1 else -1
+
+    def _tokenize(self, text: str, *, special: bool) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+
+    def _token_bytes(self, token: int) -> bytes:
+        return self._llama.detokenize([token], special=True)
+
+    def _seed(self, seed: int) -> None:
+        self._llama.set_seed(seed)
+
+    def _sample(self, ids: list[int], sampling: qwen3.Sampling) -> Iterator[int]:
+        # generate() keeps the longest cached prefix of ids, so continuing after forced tokens is cheap.
+        # min_p is always passed: llama-cpp-python's own default (0.05) is not Qwen3's (0).
+        return self._llama.generate(ids, temp=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
+                                    min_p=sampling.min_p, presence_penalty=sampling.presence_penalty,
+                                    repeat_penalty=1.0)
+
+    def close(self) -> None:
+        self._llama.close()

@@ -1,0 +1,80 @@
+"""Opening a GGUF file with llama.cpp, and refusing clearly what is not the expected model."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import MissingBackendError, ModelFileError, WrongModelError
+
+Role = Literal["chat", "embedder", "reranker"]
+# llama.cpp's pooling types, as written in `<arch>.pooling_type`.
+_POOLING_ROLE = {3: "embedder", 4: "reranker"}
+_ROLE_NAMES = {"chat": "a Qwen3 chat model", "embedder": "a Qwen3-Embedding model (LAST pooling)",
+               "reranker": "a Qwen3-Reranker model (RANK pooling with a yes/no head)"}
+
+
+def import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise MissingBackendError("the llama.cpp backend needs llama-cpp-python: please install it "
+                                  "(pip install llama-cpp-python)") from exc
+    return llama_cpp
+
+
+def default_threads() -> int:
+    """The performance cores: llama.cpp slows down badly when its threads share a core."""
+    if platform.system() == "Darwin":
+        try:
+            out = subprocess.run(["sysctl", "-n", "hw.perflevel0.physicalcpu"], capture_output=True, text=True,
+                                 timeout=2, check=True).stdout
+            return max(1, int(out.strip()))
+        except (OSError, ValueError, subprocess.SubprocessError):
+            pass
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def check_gguf_file(path: Path) -> Path:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if not path.is_file():
+        raise WrongModelError(f"{path}: is a folder; the llama.cpp backend takes a .gguf file "
+                              "(use the mlx backend for an MLX folder)")
+    with path.open("rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise WrongModelError(f"{path}: not a GGUF file")
+    return path.resolve()
+
+
+def open_llama(path: Path, *, role: Role, n_ctx: int, n_batch: int, n_ubatch: int, n_threads: int | None) -> Any:
+    path = check_gguf_file(path)
+    llama_cpp = import_llama_cpp()
+    threads = n_threads or default_threads()
+    try:
+        llama = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_ubatch,
+                                n_threads=threads, n_threads_batch=threads, embedding=role != "chat",
+                                flash_attn=True, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path}: llama.cpp could not load it ({exc}); the file may be damaged or "
+                             "from a newer llama.cpp") from exc
+    try:
+        check_role(path, llama.metadata, role)
+    except WrongModelError:
+        llama.close()
+        raise
+    return llama
+
+
+def check_role(path: Path, metadata: dict[str, str], role: Role) -> None:
+    arch = metadata.get("general.architecture", "?")
+    if arch != "qwen3":
+        raise WrongModelError(f"{path}: architecture {arch!r}; expected {_ROLE_NAMES[role]} (architecture qwen3)")
+    found = _POOLING_ROLE.get(int(metadata.get(f"{arch}.pooling_type", 0)), "chat")
+    if found != role:
+        hint = " (convert the Hugging Face checkpoint with `ippon convert --to gguf`)" if role != "chat" else ""
+        raise WrongModelError(f"{path}: this is {_ROLE_NAMES[found]}, but {_ROLE_NAMES[role]} was expected{hint}")

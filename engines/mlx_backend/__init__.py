@@ -1,0 +1,14 @@
+"""MLX folders (Metal on Apple Silicon, the CPU elsewhere): chat through mlx-lm's generator,
+embedding and reranking through mlx-lm's Qwen3 network with the conventions of engines.qwen3.
+
+mlx is imported only when a model is loaded.
+"""
+
+from .chat import MlxChatModel
+from .pooled import MlxEmbedder, MlxReranker
+
+__all__ = ["MlxChatModel", "MlxEmbedder", "MlxReranker", "load_chat_model", "load_embedder", "load_reranker"]
+
+load_chat_model = MlxChatModel
+load_embedder = MlxEmbedder
+load_reranker = MlxReranker

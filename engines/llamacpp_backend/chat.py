@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import qwen3
 from ..token_models import TokenChatModel
-from .loading import open_llama
+from .loading import open_llama, single_token
 
 
 class LlamaCppChatModel(TokenChatModel):
@@ -18,13 +18,9 @@ class LlamaCppChatModel(TokenChatModel):
                                  n_ubatch=min(n_batch, n_ctx), n_threads=n_threads)
         self.context_length = self._llama.n_ctx()
         self.chat_template = self._llama.metadata.get("tokenizer.chat_template")
-        ids = {text: self._single(text) for text in (qwen3.THINK_OPEN, qwen3.THINK_CLOSE, *qwen3.STOP_TOKENS)}
-        self.think_open, self.think_close = ids[qwen3.THINK_OPEN], ids[qwen3.THINK_CLOSE]
-        self.stop_ids = frozenset(ids[t] for t in qwen3.STOP_TOKENS)
-
-    def _single(self, text: str) -> int:
-        ids = self._tokenize(text, special=True)
-        return ids[0] if len(ids) == 1 else -1
+        self.think_open = single_token(self._llama, qwen3.THINK_OPEN, self.path)
+        self.think_close = single_token(self._llama, qwen3.THINK_CLOSE, self.path)
+        self.stop_ids = frozenset(single_token(self._llama, t, self.path) for t in qwen3.STOP_TOKENS)
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)

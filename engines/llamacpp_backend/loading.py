@@ -78,3 +78,10 @@ def check_role(path: Path, metadata: dict[str, str], role: Role) -> None:
     if found != role:
         hint = " (convert the Hugging Face checkpoint with `ippon convert --to gguf`)" if role != "chat" else ""
         raise WrongModelError(f"{path}: this is {_ROLE_NAMES[found]}, but {_ROLE_NAMES[role]} was expected{hint}")
+
+
+def single_token(llama: Any, text: str, path: Path) -> int:
+    ids = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+    if len(ids) != 1:
+        raise WrongModelError(f"{path}: the vocabulary has no single {text} token; not a Qwen3 model")
+    return ids[0]

@@ -54,6 +54,9 @@ class MlxFolder:
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(tok_file))
+        # A second copy that reads special-token text ("<|im_end|>" inside a document) as plain text.
+        self._plain_tokenizer = Tokenizer.from_file(str(tok_file))
+        self._plain_tokenizer.encode_special_tokens = True
         self._special = {i for i, t in self.tokenizer.get_added_tokens_decoder().items() if t.special}
 
     def _json(self, name: str, *, required: bool = False) -> dict[str, Any]:
@@ -86,11 +89,10 @@ class MlxFolder:
         return self._json("tokenizer_config.json").get("chat_template")
 
     def tokenize(self, text: str, *, special: bool) -> list[int]:
-        # The embedder's tokenizer.json appends <|endoftext|> itself; the engines add it, so never here.
-        if special:
-            return self.tokenizer.encode(text, add_special_tokens=False).ids
-        # Plain text: added tokens written literally in the text must not become special tokens.
-        return _encode_plain(self.tokenizer, text)
+        # Never the post-processor's tokens (the embedder's tokenizer.json appends <|endoftext|>):
+        # the engines add what each prompt needs.
+        tokenizer = self.tokenizer if special else self._plain_tokenizer
+        return tokenizer.encode(text, add_special_tokens=False).ids
 
     def token_bytes(self, token: int) -> bytes:
         piece = self.tokenizer.id_to_token(token)
@@ -103,22 +105,6 @@ class MlxFolder:
         if token is None:
             raise WrongModelError(f"{self.path}: the vocabulary has no {text} token; not a Qwen3 model")
         return token
-
-
-def _encode_plain(tokenizer: Any, text: str) -> list[int]:
-    """Tokenize text without recognising added tokens: split where they occur and encode the parts.
-
-    The `tokenizers` library always matches added tokens; encoding "<|im_end|>" piecewise around
-    its "<" keeps the text's bytes while giving the tokens plain text would get.
-    """
-    if "<|" not in text and "<think>" not in text and "</think>" not in text:
-        return tokenizer.encode(text, add_special_tokens=False).ids
-    ids: list[int] = []
-    for i, part in enumerate(text.split("<")):
-        piece = part if i == 0 else "<" + part
-        if piece:
-            ids.extend(tokenizer.encode(piece, add_special_tokens=False).ids)
-    return ids
 
 
 def load_network(folder: MlxFolder, *, causal_lm: bool) -> Any:

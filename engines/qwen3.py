@@ -227,4 +227,4 @@ def rerank_body(query: str, document: str, instruction: str | None) -> str:
 def p_yes(yes_logits: np.ndarray, no_logits: np.ndarray) -> np.ndarray:
     """softmax over (yes, no), element 0; computed stably in float64."""
     diff = np.asarray(no_logits, dtype=np.float64) - np.asarray(yes_logits, dtype=np.float64)
-    return (1.0 / (1.0 + np.exp(diff))).astype(np.float32)
+    return np.exp(-np.logaddexp(0.0, diff)).astype(np.float32)  # 1 / (1 + e^diff), without overflow

@@ -16,7 +16,8 @@ class LlamaCppChatModel(TokenChatModel):
         self.name = self.path.name
         self._llama = open_llama(path, role="chat", n_ctx=n_ctx, n_batch=min(n_batch, n_ctx),
                                  n_ubatch=min(n_batch, n_ctx), n_threads=n_threads)
-        self.context_length = self._llama.n_ctx()
+        # llama.cpp rounds its context up to a multiple of 256; llama-cpp-python's buffers keep n_ctx.
+        self.context_length = min(n_ctx, self._llama.n_ctx())
         self.chat_template = self._llama.metadata.get("tokenizer.chat_template")
         self.think_open = single_token(self._llama, qwen3.THINK_OPEN, self.path)
         self.think_close = single_token(self._llama, qwen3.THINK_CLOSE, self.path)

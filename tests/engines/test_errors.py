@@ -1,0 +1,126 @@
+"""Bad models and bad input get clear errors naming the file and what was expected."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from engines import (CancelToken, ChatDone, ChatSettings, ContextOverflowError, EngineError, Message,
+                     MissingBackendError, ModelFileError, WrongModelError, choose_backend, load_chat_model,
+                     load_embedder, load_reranker)
+
+from .conftest import options_for
+
+LOADERS = {"chat": load_chat_model, "embedder": load_embedder, "reranker": load_reranker}
+MODELS = {"chat": "llm-untied", "embedder": "embedder", "reranker": "reranker"}
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "mlx"])
+@pytest.mark.parametrize(("given", "expected"), [("embedder", "chat"), ("chat", "reranker"), ("reranker", "embedder")])
+def test_a_model_of_another_kind_is_refused(engine_models, fmt, given, expected):
+    path = engine_models(MODELS[given], fmt)
+    with pytest.raises(WrongModelError) as err:
+        LOADERS[expected](path, **options_for(fmt))
+    message = str(err.value)
+    assert str(path) in message and "expected" in message
+    assert {"chat": "chat model", "embedder": "Qwen3-Embedding", "reranker": "Qwen3-Reranker"}[expected] in message
+
+
+def test_missing_files_are_named(tmp_path):
+    for path, backend in ((tmp_path / "nope.gguf", "auto"), (tmp_path / "nope-mlx", "mlx")):
+        with pytest.raises(ModelFileError, match=f"{path}: no such model"):
+            load_chat_model(path, backend=backend)
+
+
+def test_a_file_that_is_not_gguf_is_refused(tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(WrongModelError, match=f"{fake}: not a GGUF file"):
+        load_embedder(fake)
+
+
+def test_mlx_folder_problems_are_named(tmp_path, engine_models):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelFileError, match=f"{empty}: config.json is missing"):
+        load_chat_model(empty, backend="mlx")
+    with pytest.raises(WrongModelError, match="takes a model folder"):
+        load_chat_model(engine_models("llm-untied", "gguf"), backend="mlx")
+    with pytest.raises(WrongModelError, match="takes a .gguf file"):
+        load_chat_model(engine_models("llm-untied", "mlx"), backend="llamacpp")
+    other = tmp_path / "llama"
+    other.mkdir()
+    (other / "config.json").write_text('{"model_type": "llama"}')
+    with pytest.raises(WrongModelError, match="model_type 'llama'"):
+        load_embedder(other)
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "mlx"])
+def test_context_overflow_is_an_error_not_a_truncation(engine_models, fmt):
+    chat = load_chat_model(engine_models("llm-untied", fmt), n_ctx=64, **options_for(fmt))
+    with pytest.raises(ContextOverflowError, match="more than the context window of 64"):
+        list(chat.chat([Message("user", "長い質問です。" * 40)]))
+    embedder = load_embedder(engine_models("embedder", fmt), max_tokens=32, **options_for(fmt))
+    with pytest.raises(ContextOverflowError, match="text #2 is .* tokens long, more than the 32"):
+        embedder.embed(["短い", "とても長い文書です。" * 20])
+    reranker = load_reranker(engine_models("reranker", fmt), max_tokens=64, **options_for(fmt))
+    with pytest.raises(ContextOverflowError, match="query and document #1"):
+        reranker.score("質問", ["長い文書" * 50])
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "mlx"])
+def test_cancel_stops_between_tokens(engine_models, fmt):
+    chat = load_chat_model(engine_models("llm-untied", fmt), n_ctx=512, **options_for(fmt))
+    cancel = CancelToken()
+    events = []
+    for event in chat.chat([Message("user", "こんにちは")], settings=ChatSettings(max_tokens=200, seed=1),
+                           cancel=cancel):
+        events.append(event)
+        cancel.cancel()
+    done = events[-1]
+    assert isinstance(done, ChatDone) and done.stats.finish_reason == "cancelled"
+    assert done.stats.generated_tokens < 5
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "mlx"])
+def test_max_tokens_ends_with_reason_length(engine_models, fmt):
+    chat = load_chat_model(engine_models("llm-untied", fmt), n_ctx=512, **options_for(fmt))
+    done = list(chat.chat([Message("user", "こんにちは")], settings=ChatSettings(max_tokens=7, seed=3)))[-1]
+    assert done.stats.generated_tokens == 7 and done.stats.finish_reason == "length"
+    assert done.stats.prompt_tokens > 5 and done.stats.tokens_per_s > 0
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "mlx"])
+def test_seeded_sampling_repeats(engine_models, fmt):
+    chat = load_chat_model(engine_models("llm-untied", fmt), n_ctx=512, **options_for(fmt))
+    settings = ChatSettings(max_tokens=12, seed=42, temperature=1.0)
+    first, second = (list(chat.chat([Message("user", "こんにちは")], settings=settings))[-1] for _ in range(2))
+    assert first.token_ids == second.token_ids
+
+
+def test_backend_choice():
+    assert choose_backend("model.gguf") == "llamacpp"
+    assert choose_backend("qwen3", url="http://127.0.0.1:8080") == "remote"
+    assert choose_backend("x.gguf", backend="mlx") == "mlx"
+    with pytest.raises(EngineError, match="needs the server's URL"):
+        choose_backend("qwen3", backend="remote")
+    with pytest.raises(EngineError, match="unknown backend 'vllm'"):
+        choose_backend("qwen3", backend="vllm")
+
+
+def test_importing_engines_loads_no_runtime():
+    code = ("import sys, engines, engines.registry; "
+            "print(sorted(m for m in ('mlx', 'llama_cpp', 'torch', 'PySide6') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_missing_library_says_what_to_install(engine_models, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    with pytest.raises(MissingBackendError, match="please install it"):
+        load_embedder(engine_models("embedder", "gguf"))
+    monkeypatch.setitem(sys.modules, "mlx.core", None)
+    with pytest.raises(MissingBackendError, match="pip install mlx-lm"):
+        load_embedder(engine_models("embedder", "mlx"))

@@ -18,6 +18,9 @@ APP_NAME = "ippon"
 class Config:
     data_dir: Path
     models_dir: Path
+    backend: str = "auto"  # auto | llamacpp | mlx | remote
+    remote_url: str | None = None  # an OpenAI-compatible server, used for model names that are not local files
+    threads: int = 0  # llama.cpp threads; 0 means the performance cores
 
     @property
     def config_file(self) -> Path:
@@ -45,4 +48,9 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
     data_dir = Path(str(values.get("data_dir", data_dir))).expanduser()
     models_dir = Path(str(values.get("models_dir", data_dir / "models"))).expanduser()
-    return Config(data_dir=data_dir, models_dir=models_dir)
+    threads = values.get("threads", 0)
+    if not isinstance(threads, int) or threads < 0:
+        raise ConfigError(f"{file}: threads must be a whole number >= 0 (0 means automatic), not {threads!r}")
+    remote_url = values.get("remote_url")
+    return Config(data_dir=data_dir, models_dir=models_dir, backend=str(values.get("backend", "auto")),
+                  remote_url=str(remote_url) if remote_url else None, threads=threads)

@@ -14,10 +14,10 @@ class LlamaCppChatModel(TokenChatModel):
     def __init__(self, path: Path, *, n_ctx: int = 8192, n_threads: int | None = None, n_batch: int = 512) -> None:
         self.path = Path(path)
         self.name = self.path.name
-        self._llama = open_llama(path, role="chat", n_ctx=n_ctx, n_batch=min(n_batch, n_ctx),
-                                 n_ubatch=min(n_batch, n_ctx), n_threads=n_threads)
+        self._llama = open_llama(path, role="chat", n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_batch,
+                                 n_threads=n_threads)
         # llama.cpp rounds its context up to a multiple of 256; llama-cpp-python's buffers keep n_ctx.
-        self.context_length = min(n_ctx, self._llama.n_ctx())
+        self.context_length = min(self._llama.context_params.n_ctx, self._llama.n_ctx())
         self.chat_template = self._llama.metadata.get("tokenizer.chat_template")
         self.think_open = single_token(self._llama, qwen3.THINK_OPEN, self.path)
         self.think_close = single_token(self._llama, qwen3.THINK_CLOSE, self.path)

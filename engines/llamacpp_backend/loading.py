@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import MissingBackendError, ModelFileError, WrongModelError
+from .gguf_header import read_gguf_header
 
 Role = Literal["chat", "embedder", "reranker"]
 # llama.cpp's pooling types, as written in `<arch>.pooling_type`.
@@ -38,43 +39,41 @@ def default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def check_gguf_file(path: Path) -> Path:
+def check_gguf_file(path: Path, role: Role) -> tuple[Path, dict[str, object]]:
+    """The resolved path and header metadata of a GGUF file holding the model `role` expects."""
     path = Path(path).expanduser()
     if not path.exists():
         raise ModelFileError(f"{path}: no such model file")
     if not path.is_file():
         raise WrongModelError(f"{path}: is a folder; the llama.cpp backend takes a .gguf file "
                               "(use the mlx backend for an MLX folder)")
-    with path.open("rb") as fh:
-        if fh.read(4) != b"GGUF":
-            raise WrongModelError(f"{path}: not a GGUF file")
-    return path.resolve()
+    meta = read_gguf_header(path)
+    check_role(path, meta, role)
+    return path.resolve(), meta
 
 
 def open_llama(path: Path, *, role: Role, n_ctx: int, n_batch: int, n_ubatch: int, n_threads: int | None) -> Any:
-    path = check_gguf_file(path)
+    """llama.cpp's Llama for a checked file; n_ctx is capped at what the model was trained for."""
+    path, meta = check_gguf_file(path, role)
     llama_cpp = import_llama_cpp()
+    trained = meta.get(f"{meta['general.architecture']}.context_length")
+    if isinstance(trained, int) and trained > 0:
+        n_ctx = min(n_ctx, trained)
     threads = n_threads or default_threads()
     try:
-        llama = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_ubatch,
-                                n_threads=threads, n_threads_batch=threads, embedding=role != "chat",
-                                flash_attn=True, verbose=False)
+        return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=min(n_batch, n_ctx),
+                               n_ubatch=min(n_ubatch, n_ctx), n_threads=threads, n_threads_batch=threads,
+                               embedding=role != "chat", flash_attn=True, verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: llama.cpp could not load it ({exc}); the file may be damaged or "
                              "from a newer llama.cpp") from exc
-    try:
-        check_role(path, llama.metadata, role)
-    except WrongModelError:
-        llama.close()
-        raise
-    return llama
 
 
-def check_role(path: Path, metadata: dict[str, str], role: Role) -> None:
+def check_role(path: Path, metadata: dict[str, object], role: Role) -> None:
     arch = metadata.get("general.architecture", "?")
     if arch != "qwen3":
         raise WrongModelError(f"{path}: architecture {arch!r}; expected {_ROLE_NAMES[role]} (architecture qwen3)")
-    found = _POOLING_ROLE.get(int(metadata.get(f"{arch}.pooling_type", 0)), "chat")
+    found = _POOLING_ROLE.get(int(metadata.get(f"{arch}.pooling_type") or 0), "chat")
     if found != role:
         hint = " (convert the Hugging Face checkpoint with `ippon convert --to gguf`)" if role != "chat" else ""
         raise WrongModelError(f"{path}: this is {_ROLE_NAMES[found]}, but {_ROLE_NAMES[role]} was expected{hint}")

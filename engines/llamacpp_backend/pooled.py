@@ -27,7 +27,7 @@ class _PooledModel:
         self._llama = open_llama(path, role=role, n_ctx=max_tokens, n_batch=max_tokens, n_ubatch=max_tokens,
                                  n_threads=n_threads)
         self._lib = import_llama_cpp()
-        self.max_tokens = max_tokens
+        self.max_tokens = min(max_tokens, self._llama.context_params.n_ctx)
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)

@@ -124,3 +124,10 @@ def test_a_missing_library_says_what_to_install(engine_models, monkeypatch):
     monkeypatch.setitem(sys.modules, "mlx.core", None)
     with pytest.raises(MissingBackendError, match="pip install mlx-lm"):
         load_embedder(engine_models("embedder", "mlx"))
+
+
+def test_a_damaged_gguf_header_is_named(engine_models, tmp_path):
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(engine_models("embedder", "gguf").read_bytes()[:200])
+    with pytest.raises(WrongModelError, match=f"{cut}: the GGUF header is damaged"):
+        load_embedder(cut)

@@ -1,0 +1,49 @@
+"""`ippon …`: each subcommand is a thin call into app.core.service.IpponService."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import converters
+import engines
+
+from ..config import load_config
+from ..core.service import IpponService
+from ..errors import IpponError
+from . import convert, engine
+
+# Errors whose message is meant for the user; anything else is a bug and keeps its traceback.
+USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ippon", description="一本 Ippon — private, Japanese-first RAG on Qwen3.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    for command in (convert, engine):
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # The desktop window arrives with the GUI; until then the CLI is the whole app.
+        parser.print_help()
+        return 0
+    try:
+        service = IpponService(load_config())
+        return args.handler(args, service)
+    except USER_ERRORS as exc:
+        print(f"ippon: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ippon: cancelled", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""`ippon engine chat|embed|rerank`: one model, one call — for scripting and debugging the engines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import engines
+
+from ..core.service import IpponService
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("engine", help="run one model directly (chat, embed, rerank)",
+                            description="Run a chat model, embedder or reranker directly: a GGUF file (llama.cpp), "
+                                        "an MLX folder, or a model name on an OpenAI-compatible server (--url).")
+    commands = parser.add_subparsers(dest="engine_command", metavar="ACTION", required=True)
+
+    chat = commands.add_parser("chat", help="stream a chat answer")
+    _model_options(chat)
+    chat.add_argument("prompt", help="the user message")
+    chat.add_argument("--system", help="a system message")
+    mode = chat.add_mutually_exclusive_group()
+    mode.add_argument("--think", dest="thinking", action="store_true", default=False, help="thinking on")
+    mode.add_argument("--no-think", dest="thinking", action="store_false", help="thinking off (the default)")
+    mode.add_argument("--think-budget", type=_positive, metavar="N",
+                      help="thinking on, stopped after N thinking tokens")
+    chat.add_argument("--max-tokens", type=_positive, default=1024)
+    chat.add_argument("--temperature", type=float, help="default: Qwen3's recommendation for the mode")
+    chat.add_argument("--top-p", type=float)
+    chat.add_argument("--top-k", type=int)
+    chat.add_argument("--presence-penalty", type=float)
+    chat.add_argument("--seed", type=int)
+    chat.add_argument("--n-ctx", type=_positive, default=8192, help="context window to load (local backends)")
+    chat.set_defaults(handler=run_chat)
+
+    embed = commands.add_parser("embed", help="print embedding vectors")
+    _model_options(embed)
+    embed.add_argument("texts", nargs="+", metavar="TEXT")
+    embed.add_argument("--query", action="store_true", help="format the texts as queries (with the instruction)")
+    embed.add_argument("--instruction", help="the query instruction (default: web search)")
+    embed.add_argument("--dim", type=_positive, help="Matryoshka size (default: the model's full dimension)")
+    embed.set_defaults(handler=run_embed)
+
+    rerank = commands.add_parser("rerank", help="print P(yes) for each document")
+    _model_options(rerank)
+    rerank.add_argument("--query", required=True)
+    rerank.add_argument("documents", nargs="+", metavar="DOCUMENT")
+    rerank.add_argument("--instruction", help="the reranker instruction (default: web search)")
+    rerank.set_defaults(handler=run_rerank)
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a GGUF file, an MLX folder, or a model name on --url")
+    parser.add_argument("--backend", choices=("auto", *engines.BACKENDS), help="default: from the configuration (auto)")
+    parser.add_argument("--url", help="an OpenAI-compatible server (implies --backend remote)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def run_chat(args: argparse.Namespace, service: IpponService) -> int:
+    options = {} if args.url else {"n_ctx": args.n_ctx}
+    model = service.load_engine("chat", args.model, backend=args.backend, url=args.url, **options)
+    messages = ([engines.Message("system", args.system)] if args.system else []) + [engines.Message("user", args.prompt)]
+    settings = engines.ChatSettings(thinking=args.thinking or args.think_budget is not None,
+                                    think_budget=args.think_budget, max_tokens=args.max_tokens,
+                                    temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
+                                    presence_penalty=args.presence_penalty, seed=args.seed)
+    cancel = engines.CancelToken()
+    done = None
+    try:
+        for event in model.chat(messages, settings=settings, cancel=cancel):
+            if isinstance(event, engines.ChatDone):
+                done = event
+            elif not args.json:
+                # Thinking goes to stderr, so stdout is exactly the answer.
+                stream = sys.stderr if isinstance(event, engines.ThinkingDelta) else sys.stdout
+                stream.write(event.text)
+                stream.flush()
+    except KeyboardInterrupt:
+        cancel.cancel()
+        raise
+    finally:
+        model.close()
+    if args.json:
+        print(json.dumps({"text": done.text, "thinking": done.thinking, "stats": done.stats.as_dict()},
+                         ensure_ascii=False))
+    else:
+        s = done.stats
+        print(f"\n[{s.prompt_tokens} prompt tokens, {s.generated_tokens} generated ({s.thinking_tokens} thinking), "
+              f"first token {s.time_to_first_token_s:.2f} s, {s.tokens_per_s:.1f} tokens/s, {s.finish_reason}]",
+              file=sys.stderr)
+    return 0
+
+
+def run_embed(args: argparse.Namespace, service: IpponService) -> int:
+    model = service.load_engine("embedder", args.model, backend=args.backend, url=args.url)
+    try:
+        vectors = model.embed(args.texts, kind="query" if args.query else "document",
+                              instruction=args.instruction, dim=args.dim)
+    finally:
+        model.close()
+    if args.json:
+        print(json.dumps({"vectors": vectors.tolist(), "dim": int(vectors.shape[1])}))
+    else:
+        for text, vector in zip(args.texts, vectors, strict=True):
+            head = ", ".join(f"{x:+.4f}" for x in vector[:6])
+            print(f"{len(vector)} dims [{head}, …]  {text[:60]}")
+    return 0
+
+
+def run_rerank(args: argparse.Namespace, service: IpponService) -> int:
+    model = service.load_engine("reranker", args.model, backend=args.backend, url=args.url)
+    try:
+        scores = model.score(args.query, args.documents, instruction=args.instruction)
+    finally:
+        model.close()
+    if args.json:
+        print(json.dumps({"scores": [float(s) for s in scores]}))
+    else:
+        for score, document in sorted(zip(scores, args.documents, strict=True), key=lambda p: -p[0]):
+            print(f"{score:.4f}  {document[:70]}")
+    return 0

@@ -21,10 +21,32 @@ class Config:
     backend: str = "auto"  # auto | llamacpp | mlx | remote
     remote_url: str | None = None  # an OpenAI-compatible server, used for model names that are not local files
     threads: int = 0  # llama.cpp threads; 0 means the performance cores
+    embedder: str | None = None  # the library's embedder: a GGUF file, an MLX folder or a remote model name
+    embed_dim: int | None = None  # Matryoshka size of the stored vectors (default: the model's full size)
+    chunk_tokens: int = 400
+    chunk_overlap: float = 0.15
+    max_file_mb: int = 200
 
     @property
     def config_file(self) -> Path:
         return self.data_dir / "config.toml"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 2**20
+
+
+# Settings a user may write in config.toml, with the type each must have and a check.
+_CHECKS = {
+    "backend": (str, lambda v: v in ("auto", "llamacpp", "mlx", "remote"), "auto, llamacpp, mlx or remote"),
+    "remote_url": (str, lambda v: v.startswith(("http://", "https://")), "an http:// or https:// URL"),
+    "threads": (int, lambda v: v >= 0, "a whole number >= 0 (0 means automatic)"),
+    "embedder": (str, lambda v: bool(v), "a model file, folder or name"),
+    "embed_dim": (int, lambda v: v >= 32, "a whole number >= 32"),
+    "chunk_tokens": (int, lambda v: 64 <= v <= 8192, "a whole number from 64 to 8192"),
+    "chunk_overlap": ((int, float), lambda v: 0 <= v < 0.5, "a fraction from 0 to 0.5"),
+    "max_file_mb": (int, lambda v: v > 0, "a whole number of megabytes > 0"),
+}
 
 
 def default_data_dir() -> Path:
@@ -46,11 +68,11 @@ def load_config(path: Path | None = None) -> Config:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
-    data_dir = Path(str(values.get("data_dir", data_dir))).expanduser()
-    models_dir = Path(str(values.get("models_dir", data_dir / "models"))).expanduser()
-    threads = values.get("threads", 0)
-    if not isinstance(threads, int) or threads < 0:
-        raise ConfigError(f"{file}: threads must be a whole number >= 0 (0 means automatic), not {threads!r}")
-    remote_url = values.get("remote_url")
-    return Config(data_dir=data_dir, models_dir=models_dir, backend=str(values.get("backend", "auto")),
-                  remote_url=str(remote_url) if remote_url else None, threads=threads)
+    for key, value in values.items():
+        if key in _CHECKS:
+            kind, ok, expected = _CHECKS[key]
+            if isinstance(value, bool) or not isinstance(value, kind) or not ok(value):
+                raise ConfigError(f"{file}: {key} must be {expected}, not {value!r}")
+    data_dir = Path(str(values.pop("data_dir", data_dir))).expanduser()
+    models_dir = Path(str(values.pop("models_dir", data_dir / "models"))).expanduser()
+    return Config(data_dir=data_dir, models_dir=models_dir, **values)

@@ -119,6 +119,10 @@ class Embedder(Protocol):
         """An L2-normalised float32 matrix, one row per text."""
         ...
 
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes as a document, end-of-text included (for sizing chunks)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -130,6 +130,9 @@ class TokenEmbedder:
         # Text is never parsed for special tokens; the end-of-text token is appended here, once.
         return [*self._tokenize(text, special=False), self.eos_id]
 
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(self._tokenize(t, special=False)) + 1 for t in texts]
+
     def embed(self, texts: Sequence[str], *, kind: EmbedKind = "document", instruction: str | None = None,
               dim: int | None = None) -> np.ndarray:
         dim = qwen3.check_embed_dim(dim, full=self.dim, minimum=self.min_dim, model=self.name)

@@ -10,7 +10,7 @@ from pathlib import Path
 import converters
 
 from ..core.service import IpponService
-from .progress import ConversionProgressBar
+from .progress import ProgressBar, describe_conversion
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, service: IpponService) -> int:
     cancel = threading.Event()
-    with ConversionProgressBar(enabled=not args.json) as on_progress:
+    with ProgressBar(describe_conversion, enabled=not args.json) as on_progress:
         try:
             result = service.convert_model(args.src, to=args.to, out=args.out, quant=args.quant,
                                            group_size=args.group_size, kind=args.kind, force=args.force,

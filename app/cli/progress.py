@@ -1,21 +1,39 @@
-"""Progress bars for long CLI work (rich, on a terminal only)."""
+"""Progress bars for long CLI work (rich, on a terminal only): one bar per stage."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import converters
 
+from ..core.ingest import IngestProgress
 
-class ConversionProgressBar:
-    """A rich progress bar on a terminal; nothing when quiet or not a terminal."""
+# event -> (stage, done, total, description)
+Describe = Callable[[Any], tuple[str, int, int, str]]
 
-    def __init__(self, *, enabled: bool) -> None:
+
+def describe_conversion(event: converters.ConversionProgress) -> tuple[str, int, int, str]:
+    return event.stage, event.tensors_done, event.tensors_total, f"{event.stage} {event.tensor}"
+
+
+def describe_ingest(event: IngestProgress) -> tuple[str, int, int, str]:
+    label = {"index": "files", "embed": "vectors", "scan": "scan"}.get(event.phase, event.phase)
+    detail = f"{event.chunks} chunks  {Path(event.path).name}" if event.phase == "index" else ""
+    return event.phase, event.done, event.total, f"{label} {detail}"
+
+
+class ProgressBar:
+    """A context manager giving a progress callback, or None when quiet or not on a terminal."""
+
+    def __init__(self, describe: Describe, *, enabled: bool) -> None:
+        self.describe = describe
         self.enabled = enabled and sys.stderr.isatty()
         self._bar = None
 
-    def __enter__(self) -> Callable[[converters.ConversionProgress], None] | None:
+    def __enter__(self) -> Callable[[Any], None] | None:
         if not self.enabled:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -25,11 +43,11 @@ class ConversionProgressBar:
         self._bar.start()
         tasks: dict[str, int] = {}
 
-        def on_progress(event: converters.ConversionProgress) -> None:
-            if event.stage not in tasks:
-                tasks[event.stage] = self._bar.add_task(event.stage, total=event.tensors_total)
-            self._bar.update(tasks[event.stage], completed=event.tensors_done,
-                             description=f"{event.stage} {event.tensor}"[:48])
+        def on_progress(event: Any) -> None:
+            stage, done, total, description = self.describe(event)
+            if stage not in tasks:
+                tasks[stage] = self._bar.add_task(stage, total=total)
+            self._bar.update(tasks[stage], completed=done, total=total, description=description[:56])
 
         return on_progress
 

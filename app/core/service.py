@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,11 +13,62 @@ import engines
 from converters import ConversionProgress, ConversionResult
 
 from ..config import Config
+from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
+from .library import Library
+from .store import Hit, SourceRecord
 
 
 class IpponService:
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._library: Library | None = None
+        self._embedder: Any = None
+
+    # --- library --------------------------------------------------------------------------
+
+    @property
+    def library(self) -> Library:
+        """The library, chunked with the configured embedder's tokenizer when there is one."""
+        if self._library is None:
+            chunking = ChunkingSettings(max_tokens=self.config.chunk_tokens, overlap=self.config.chunk_overlap)
+            factory = None
+            if self.config.embedder:
+                embedder = self._library_embedder()
+                # Every Qwen3-Embedding size shares one tokenizer, so chunks survive a change of size.
+                chunking = replace(chunking, count_tokens=embedder.count_tokens, tokenizer="qwen3")
+                factory = self._embedder_factory
+            self._library = Library(self.config, chunking=chunking, embedder_factory=factory)
+        return self._library
+
+    def _library_embedder(self) -> Any:
+        if self._embedder is None:
+            self._embedder = self.load_engine("embedder", self.config.embedder)
+        return self._embedder
+
+    def _embedder_factory(self) -> tuple[str, int, Callable[[list[str]], Any]]:
+        embedder = self._library_embedder()
+        dim = self.config.embed_dim or embedder.dim
+        name = Path(str(self.config.embedder)).name
+        return name, dim, lambda texts: embedder.embed(texts, kind="document", dim=dim)
+
+    def add(self, paths: list[Path], *, watch: bool = False, vectors: bool = True,
+            progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> IngestSummary:
+        return self.library.add(paths, watch=watch, vectors=vectors, progress=progress, cancel=cancel)
+
+    def remove(self, paths: list[Path]) -> int:
+        return self.library.remove(paths)
+
+    def sources(self, *, errors_only: bool = False) -> list[SourceRecord]:
+        return self.library.sources(errors_only=errors_only)
+
+    def reindex(self, *, vectors_only: bool = False, progress: ProgressCallback | None = None,
+                cancel: threading.Event | None = None) -> IngestSummary:
+        return self.library.reindex(vectors_only=vectors_only, progress=progress, cancel=cancel)
+
+    def search_keywords(self, query: str, *, limit: int = 10) -> list[Hit]:
+        return self.library.store.search_lexical(query, limit=limit)
+
+    # --- models ---------------------------------------------------------------------------
 
     def convert_model(self, src: Path, *, to: str, out: Path, quant: str | None = None, group_size: int = 64,
                       kind: str | None = None, force: bool = False, verify: bool = False,

@@ -111,3 +111,9 @@ def test_rerank_batched_equals_one_at_a_time(rerankers, fmt):
     assert np.abs(together - alone).max() <= 1e-4
     custom = reranker.score(QUERY, TEXTS, instruction="Judge relevance to a Japanese manual")
     assert not np.allclose(custom, together)
+
+
+def test_count_tokens_is_the_document_length(embedders):
+    for embedder in embedders.values():
+        assert embedder.count_tokens(["東京", "The quick brown fox"]) == [
+            len(embedder.token_ids("東京")), len(embedder.token_ids("The quick brown fox"))]

@@ -1,0 +1,126 @@
+"""`ippon add | remove | sources | reindex | watch`: the library from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+from ..core.service import IpponService
+from .progress import ProgressBar, describe_ingest
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    add = sub.add_parser("add", help="add files or folders to the library (incremental)",
+                         description="Add files or folders to the library. Unchanged files are skipped, "
+                                     "changed ones re-indexed, deleted ones dropped.")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    add.add_argument("--watch", action="store_true", help="also follow these folders with `ippon watch`")
+    add.add_argument("--no-vectors", action="store_true",
+                     help="only make the files searchable by keyword now; compute vectors later")
+    add.add_argument("--json", action="store_true", help="print a JSON summary and no progress")
+    add.set_defaults(handler=run_add)
+
+    remove = sub.add_parser("remove", help="remove files or folders from the library")
+    remove.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    remove.add_argument("--json", action="store_true")
+    remove.set_defaults(handler=run_remove)
+
+    sources = sub.add_parser("sources", help="list the library's files and their status")
+    sources.add_argument("--errors", action="store_true", help="only the files that could not be indexed")
+    sources.add_argument("--json", action="store_true")
+    sources.set_defaults(handler=run_sources)
+
+    reindex = sub.add_parser("reindex", help="index everything again (after a parser or embedder change)")
+    reindex.add_argument("--vectors", action="store_true",
+                         help="keep the text, recompute every vector with the configured embedder")
+    reindex.add_argument("--json", action="store_true")
+    reindex.set_defaults(handler=run_reindex)
+
+    watch = sub.add_parser("watch", help="follow the watched folders and index changes until stopped")
+    watch.add_argument("--json", action="store_true", help="print one JSON line per update")
+    watch.set_defaults(handler=run_watch)
+
+
+def _summary_line(summary: dict) -> str:
+    parts = [f"{summary[k]} {k}" for k in ("added", "updated", "unchanged", "removed", "failed", "skipped")]
+    line = ", ".join(parts) + f"; {summary['chunks']} chunks written"
+    return line + (" (cancelled: run again to finish)" if summary.get("cancelled") else "")
+
+
+def _run_ingest(args: argparse.Namespace, work) -> int:  # noqa: ANN001 - a callable taking progress, cancel
+    cancel = threading.Event()
+    with ProgressBar(describe_ingest, enabled=not args.json) as on_progress:
+        try:
+            summary = work(progress=on_progress, cancel=cancel)
+        except KeyboardInterrupt:
+            cancel.set()
+            raise
+    data = summary.as_dict()
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print(_summary_line(data))
+        for path, reason in summary.failures[:20]:
+            print(f"  failed: {path}: {reason}", file=sys.stderr)
+        if data["failed"]:
+            print("See `ippon sources --errors` for every file that failed and why.", file=sys.stderr)
+    return 0
+
+
+def run_add(args: argparse.Namespace, service: IpponService) -> int:
+    return _run_ingest(args, lambda **kw: service.add(args.paths, watch=args.watch, vectors=not args.no_vectors,
+                                                      **kw))
+
+
+def run_reindex(args: argparse.Namespace, service: IpponService) -> int:
+    return _run_ingest(args, lambda **kw: service.reindex(vectors_only=args.vectors, **kw))
+
+
+def run_remove(args: argparse.Namespace, service: IpponService) -> int:
+    removed = service.remove(args.paths)
+    print(json.dumps({"removed": removed}) if args.json else f"Removed {removed} file(s) from the library.")
+    return 0
+
+
+def run_sources(args: argparse.Namespace, service: IpponService) -> int:
+    records = service.sources(errors_only=args.errors)
+    if args.json:
+        print(json.dumps([{"path": r.path, "status": r.status, "chunks": r.chunks, "error": r.error,
+                           "format": r.format, "warnings": r.warnings} for r in records], ensure_ascii=False))
+        return 0
+    if not records:
+        print("No failed files." if args.errors else "The library is empty: add folders with `ippon add PATH`.")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("status", "chunks", "path", "error" if args.errors else "format", box=None)
+    for r in records:
+        table.add_row(r.status, str(r.chunks), r.path, (r.error or "") if args.errors else r.format)
+    Console().print(table)
+    return 0
+
+
+def run_watch(args: argparse.Namespace, service: IpponService) -> int:
+    from ..core.watch import watch_library
+
+    stop = threading.Event()
+
+    def report(summary) -> None:  # noqa: ANN001 - an IngestSummary
+        data = summary.as_dict()
+        print(json.dumps(data) if args.json else _summary_line(data), flush=True)
+
+    roots = [r.path for r in service.library.roots() if r.watch]
+    if not roots:
+        print("No watched folders: add one with `ippon add --watch FOLDER`.", file=sys.stderr)
+        return 1
+    if not args.json:
+        print(f"Watching {len(roots)} folder(s); Ctrl-C to stop.", file=sys.stderr)
+    try:
+        watch_library(service.library, on_update=report, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0

@@ -1,0 +1,151 @@
+"""The library: the folders and files the user added, kept indexed (the facade's library half).
+
+Roots (what the user added, and whether each is watched) live in `library.json` beside the
+database, written atomically. Only one process writes to the library at a time: writers
+take `library.lock`; readers never wait.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..config import Config
+from ..errors import IpponError
+from .discovery import is_under
+from .ingest import ChunkingSettings, IngestSummary, ProgressCallback, embed_pending, ensure_exists, index_paths
+from .store import LibraryStore, SourceRecord, normalize_path
+
+
+class LibraryBusyError(IpponError):
+    """Another Ippon process is writing to the library."""
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    path: str
+    watch: bool = False
+
+
+class Library:
+    def __init__(self, config: Config, *, chunking: ChunkingSettings | None = None,
+                 embedder_factory: Callable[[], tuple[str, int, Callable]] | None = None) -> None:
+        """`embedder_factory` returns (embedder id, dimension, embed(texts) -> vectors) when one is configured."""
+        self.config = config
+        self.data_dir = config.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = LibraryStore(self.data_dir)
+        self.chunking = chunking or ChunkingSettings(max_tokens=config.chunk_tokens, overlap=config.chunk_overlap)
+        self._embedder_factory = embedder_factory
+        self._roots_file = self.data_dir / "library.json"
+
+    # --- roots ----------------------------------------------------------------------------
+
+    def roots(self) -> list[Root]:
+        if not self._roots_file.exists():
+            return []
+        try:
+            data = json.loads(self._roots_file.read_text(encoding="utf-8"))
+            return [Root(r["path"], bool(r.get("watch"))) for r in data["roots"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IpponError(f"{self._roots_file}: the list of library folders is damaged ({exc}); "
+                             "fix or delete it and add the folders again") from exc
+
+    def _save_roots(self, roots: Iterable[Root]) -> None:
+        tmp = self._roots_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"roots": [{"path": r.path, "watch": r.watch} for r in roots]},
+                                  ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(tmp, self._roots_file)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.data_dir / "library.lock"))
+        try:
+            lock.acquire(timeout=0.5)
+        except Timeout as exc:
+            raise LibraryBusyError("another Ippon process (an ingest or `ippon watch`) is updating the library; "
+                                   "wait for it to finish or stop it") from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # --- operations -----------------------------------------------------------------------
+
+    def add(self, paths: Iterable[Path], *, watch: bool = False, vectors: bool = True,
+            progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> IngestSummary:
+        paths = list(paths)
+        ensure_exists(paths)
+        new = [normalize_path(p) for p in paths]
+        with self.writing():
+            roots = {r.path: r for r in self.roots()}
+            for path in new:
+                roots[path] = Root(path, watch or (path in roots and roots[path].watch))
+            self._save_roots(roots.values())
+            summary = index_paths(self.store, new, chunking=self.chunking, max_bytes=self.config.max_file_bytes,
+                                  progress=progress, cancel=cancel)
+            if vectors and not summary.cancelled:
+                self._embed(progress, cancel)
+        return summary
+
+    def remove(self, paths: Iterable[Path]) -> int:
+        targets = [normalize_path(p) for p in paths]
+        with self.writing():
+            self._save_roots(r for r in self.roots() if not any(is_under(r.path, t) for t in targets))
+            gone = [s.source_id for s in self.store.sources() if any(is_under(s.path, t) for t in targets)]
+            if not gone:
+                raise IpponError(f"{', '.join(targets)}: not in the library (see `ippon sources`)")
+            return self.store.remove_sources(gone)
+
+    def refresh(self, *, vectors: bool = True, progress: ProgressCallback | None = None,
+                cancel: threading.Event | None = None) -> IngestSummary:
+        """Bring every root up to date (what `ippon add` does for new paths)."""
+        with self.writing():
+            summary = index_paths(self.store, [r.path for r in self.roots()], chunking=self.chunking,
+                                  max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel)
+            if vectors and not summary.cancelled:
+                self._embed(progress, cancel)
+        return summary
+
+    def reindex(self, *, vectors_only: bool = False, progress: ProgressCallback | None = None,
+                cancel: threading.Event | None = None) -> IngestSummary:
+        """Parse everything again (or, with vectors_only, recompute every vector with the current embedder)."""
+        with self.writing():
+            summary = IngestSummary()
+            if not vectors_only:
+                self.store.remove_sources(s.source_id for s in self.store.sources())
+                summary = index_paths(self.store, [r.path for r in self.roots()], chunking=self.chunking,
+                                      max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel)
+            if not summary.cancelled:
+                self._embed(progress, cancel, replace=True)
+        return summary
+
+    def embed_pending(self, *, progress: ProgressCallback | None = None,
+                      cancel: threading.Event | None = None) -> int:
+        with self.writing():
+            return self._embed(progress, cancel)
+
+    def embed_pending_locked(self, progress: ProgressCallback | None = None,
+                             cancel: threading.Event | None = None) -> int:
+        """embed_pending for a caller that already holds the library lock (the watcher)."""
+        return self._embed(progress, cancel)
+
+    def _embed(self, progress: ProgressCallback | None, cancel: threading.Event | None, *,
+               replace: bool = False) -> int:
+        if self._embedder_factory is None:
+            return 0  # no embedder yet: keyword search works, vectors wait (`ippon reindex --vectors`)
+        embedder_id, dim, embed = self._embedder_factory()
+        self.store.use_embedder(embedder_id, dim, replace=replace)
+        return embed_pending(self.store, embed, progress=progress, cancel=cancel)
+
+    def sources(self, *, errors_only: bool = False) -> list[SourceRecord]:
+        records = self.store.sources()
+        return [s for s in records if s.status == "failed"] if errors_only else records

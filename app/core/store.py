@@ -1,0 +1,299 @@
+"""The library's database: the only module that imports lancedb.
+
+Two tables in one embedded LanceDB database under the data directory:
+
+- `sources`: one row per file (path in NFC, content hash, size, mtime, status, error, parser
+  version, chunk count, image facts and thumbnail);
+- `chunks`: one row per chunk (original text, NFKC search text, page/slide/heading, character
+  offsets) and, once phase 2 has run, its vector. The vector column carries the embedder's id
+  and dimension in its field metadata; `vector_hash` is the text hash the vector was computed
+  from, so a chunk whose text changed is re-embedded and the rest keep their vectors.
+
+Crash safety comes from LanceDB's atomic commits and the order of writes: a batch of files
+first replaces its chunks in one merge (upsert on chunk id, deleting the batch's other
+chunks), then records its sources in a second. A kill between the two leaves whole files
+and makes the next run redo the batch, with the same chunk ids: no duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import IpponError
+
+FLAT_SEARCH_LIMIT = 20_000  # vectors; above this an IVF_HNSW_SQ index is built
+
+
+class StoreError(IpponError):
+    """The library database cannot be used as asked."""
+
+
+class EmbedderMismatchError(StoreError):
+    """The stored vectors come from another embedder (or dimension)."""
+
+
+def normalize_path(path: Path | str) -> str:
+    """One spelling per file: absolute, NFC (macOS hands out NFD names)."""
+    return unicodedata.normalize("NFC", str(Path(path).expanduser().absolute()))
+
+
+def search_text(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def source_id_for(path: str) -> str:
+    return hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+@dataclass(slots=True)
+class SourceRecord:
+    source_id: str
+    path: str
+    format: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    status: str  # "indexed" | "failed"
+    error: str | None = None
+    warnings: str | None = None
+    parser_version: int = 0
+    chunker: str = ""
+    chunks: int = 0
+    title: str | None = None
+    indexed_at: datetime | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    taken_at: datetime | None = None
+    thumbnail: bytes | None = None
+
+
+@dataclass(slots=True)
+class ChunkRecord:
+    chunk_id: str
+    source_id: str
+    ordinal: int
+    path: str
+    format: str
+    text: str
+    search_text: str
+    text_hash: str
+    page: int | None
+    slide: int | None
+    heading: str | None
+    kind: str
+    char_start: int
+    char_end: int
+    mtime_ns: int
+
+
+@dataclass(slots=True)
+class FileUpdate:
+    """What one file becomes: its source row, and its chunks (empty for a failed file)."""
+
+    source: SourceRecord
+    chunks: list[ChunkRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    chunk_id: str
+    source_id: str
+    path: str
+    text: str
+    page: int | None
+    slide: int | None
+    heading: str | None
+    char_start: int
+    char_end: int
+    score: float
+
+
+def _schema(record_type: type, pa: Any) -> Any:
+    types = {"str": pa.string(), "str | None": pa.string(), "int": pa.int64(), "int | None": pa.int64(),
+             "datetime | None": pa.timestamp("us", tz="UTC"), "bytes | None": pa.binary()}
+    return pa.schema([pa.field(f.name, types[str(f.type)]) for f in fields(record_type)])
+
+
+class LibraryStore:
+    """The library database. One writer at a time (the ingest holds a lock); readers any time."""
+
+    def __init__(self, data_dir: Path) -> None:
+        try:
+            import lancedb
+            import pyarrow as pa
+        except ImportError as exc:
+            raise StoreError("the library needs lancedb: please install it (pip install lancedb)") from exc
+        self._pa = pa
+        self.path = Path(data_dir) / "library"
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._db = lancedb.connect(str(self.path))
+        self._sources = self._table("sources", SourceRecord)
+        self._chunks = self._table("chunks", ChunkRecord)
+
+    def _table(self, name: str, record_type: type) -> Any:
+        try:
+            return self._db.open_table(name)
+        except ValueError:  # lancedb's "table not found"
+            return self._db.create_table(name, schema=_schema(record_type, self._pa), exist_ok=True)
+
+    # --- sources ------------------------------------------------------------------------
+
+    def sources(self, *, with_thumbnails: bool = False) -> list[SourceRecord]:
+        columns = [f.name for f in fields(SourceRecord) if with_thumbnails or f.name != "thumbnail"]
+        rows = self._sources.search().select(columns).limit(None).to_arrow().to_pylist()
+        return sorted((SourceRecord(**row) for row in rows), key=lambda s: s.path)
+
+    def source(self, source_id: str) -> SourceRecord | None:
+        rows = self._sources.search().where(f"source_id = '{_quote(source_id)}'").limit(1).to_arrow().to_pylist()
+        return SourceRecord(**rows[0]) if rows else None
+
+    def write_files(self, updates: Sequence[FileUpdate]) -> None:
+        """Replace the chunks of these files, then record them; each step is one atomic commit."""
+        if not updates:
+            return
+        pa = self._pa
+        ids = ", ".join(f"'{_quote(u.source.source_id)}'" for u in updates)
+        chunk_rows = [_row(c) for u in updates for c in u.chunks]
+        if chunk_rows:
+            table = pa.Table.from_pylist(chunk_rows, schema=_schema(ChunkRecord, pa))
+            (self._chunks.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
+             .when_not_matched_by_source_delete(f"source_id IN ({ids})").execute(table))
+        else:
+            self._chunks.delete(f"source_id IN ({ids})")
+        sources = pa.Table.from_pylist([_row(u.source) for u in updates], schema=_schema(SourceRecord, pa))
+        self._sources.merge_insert("source_id").when_matched_update_all().when_not_matched_insert_all().execute(sources)
+
+    def remove_sources(self, source_ids: Iterable[str]) -> int:
+        ids = list(source_ids)
+        for start in range(0, len(ids), 500):
+            quoted = ", ".join(f"'{_quote(i)}'" for i in ids[start:start + 500])
+            self._chunks.delete(f"source_id IN ({quoted})")
+            self._sources.delete(f"source_id IN ({quoted})")
+        return len(ids)
+
+    # --- vectors ------------------------------------------------------------------------
+
+    def embedder(self) -> tuple[str, int] | None:
+        """(embedder id, dimension) of the stored vectors, or None before any."""
+        schema = self._chunks.schema
+        if "vector" not in schema.names:
+            return None
+        meta = schema.field("vector").metadata or {}
+        return meta.get(b"embedder", b"").decode(), int(meta.get(b"dim", b"0"))
+
+    def use_embedder(self, embedder_id: str, dim: int, *, replace: bool = False) -> None:
+        """Prepare the vector column for this embedder; refuse another one unless `replace`."""
+        current = self.embedder()
+        if current == (embedder_id, dim):
+            return
+        if current is not None and not replace:
+            raise EmbedderMismatchError(
+                f"the library's vectors come from {current[0]} ({current[1]} dimensions), not {embedder_id} "
+                f"({dim}); run `ippon reindex --vectors` to compute them again with the new embedder")
+        pa = self._pa
+        if current is not None:
+            self._chunks.drop_columns(["vector", "vector_hash"])
+        meta = {"embedder": embedder_id, "dim": str(dim)}
+        self._chunks.add_columns([pa.field("vector", pa.list_(pa.float32(), dim), nullable=True, metadata=meta),
+                                  pa.field("vector_hash", pa.string(), nullable=True)])
+
+    def pending_vectors(self, limit: int | None = None) -> list[tuple[str, str, str]]:
+        """(chunk id, search text, text hash) of chunks with no vector, or one from older text."""
+        if self.embedder() is None:
+            return []
+        query = (self._chunks.search().where("vector_hash IS NULL OR vector_hash != text_hash")
+                 .select(["chunk_id", "search_text", "text_hash"]).limit(limit))
+        return [(r["chunk_id"], r["search_text"], r["text_hash"]) for r in query.to_arrow().to_pylist()]
+
+    def count_pending_vectors(self) -> int:
+        if self.embedder() is None:
+            return self._chunks.count_rows()
+        return self._chunks.count_rows("vector_hash IS NULL OR vector_hash != text_hash")
+
+    def write_vectors(self, chunk_ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray) -> None:
+        pa = self._pa
+        dim = vectors.shape[1]
+        table = pa.table({"chunk_id": pa.array(list(chunk_ids), pa.string()),
+                          "vector": pa.FixedSizeListArray.from_arrays(
+                              pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel()), dim),
+                          "vector_hash": pa.array(list(hashes), pa.string())})
+        # Only rows that still exist are updated: a file removed meanwhile keeps no stray vector.
+        self._chunks.merge_insert("chunk_id").when_matched_update_all().execute(table)
+
+    # --- indexes and search -------------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Build the indexes that are missing and fold new rows into them; drop old versions."""
+        from lancedb.index import FTS
+
+        names = {i.name for i in self._chunks.list_indices()}
+        if "search_text_idx" not in names and self._chunks.count_rows():
+            # ICU word segmentation handles Japanese; no stemming or stop words, which are English-only.
+            self._chunks.create_index("search_text", config=FTS(base_tokenizer="icu", stem=False,
+                                                                remove_stop_words=False, ascii_folding=True))
+        if self.embedder() is not None and "vector_idx" not in names:
+            with_vectors = self._chunks.count_rows("vector IS NOT NULL")
+            if with_vectors > FLAT_SEARCH_LIMIT:
+                self._chunks.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ",
+                                          name="vector_idx")
+        from datetime import timedelta
+
+        for table in (self._chunks, self._sources):
+            table.optimize(cleanup_older_than=timedelta(minutes=5))
+
+    def count_chunks(self) -> int:
+        return self._chunks.count_rows()
+
+    def search_lexical(self, query: str, *, limit: int = 20, where: str | None = None) -> list[Hit]:
+        text = search_text(query).strip()
+        if not text or not self._chunks.count_rows():
+            return []
+        q = self._chunks.search(text, query_type="fts", fts_columns="search_text")
+        if where:
+            q = q.where(where, prefilter=True)
+        return [_hit(r, r.get("_score", 0.0)) for r in q.limit(limit).to_arrow().to_pylist()]
+
+    def search_vector(self, vector: np.ndarray, *, limit: int = 20, where: str | None = None) -> list[Hit]:
+        if self.embedder() is None:
+            return []
+        q = self._chunks.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector").metric("cosine")
+        q = q.where(f"vector IS NOT NULL{f' AND ({where})' if where else ''}", prefilter=True)
+        rows = q.select([f.name for f in fields(Hit) if f.name != "score"]).limit(limit).to_arrow().to_pylist()
+        return [_hit(r, 1.0 - r["_distance"]) for r in rows]
+
+    def chunks_of(self, source_id: str) -> list[ChunkRecord]:
+        names = [f.name for f in fields(ChunkRecord)]
+        rows = (self._chunks.search().where(f"source_id = '{_quote(source_id)}'").select(names).limit(None)
+                .to_arrow().to_pylist())
+        return sorted((ChunkRecord(**r) for r in rows), key=lambda c: c.ordinal)
+
+    def iter_chunk_ids(self) -> Iterator[str]:
+        yield from self._chunks.search().select(["chunk_id"]).limit(None).to_arrow()["chunk_id"].to_pylist()
+
+
+def _hit(row: dict[str, Any], score: float) -> Hit:
+    return Hit(**{f.name: row[f.name] for f in fields(Hit) if f.name != "score"}, score=float(score))
+
+
+def _row(record: Any) -> dict[str, Any]:
+    row = {f.name: getattr(record, f.name) for f in fields(record)}
+    for key, value in row.items():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            row[key] = value.replace(tzinfo=timezone.utc)
+    return row
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")

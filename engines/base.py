@@ -113,6 +113,7 @@ class Embedder(Protocol):
     min_dim: int  # the smallest Matryoshka size the model supports
     max_tokens: int  # per text, end-of-text token included
     batch_size: int
+    exact_token_counts: bool  # whether count_tokens uses the model's own tokenizer (else an estimate)
 
     def embed(self, texts: Sequence[str], *, kind: EmbedKind = "document", instruction: str | None = None,
               dim: int | None = None) -> np.ndarray:

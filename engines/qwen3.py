@@ -191,6 +191,16 @@ DEFAULT_EMBED_INSTRUCTION = "Given a web search query, retrieve relevant passage
 MIN_EMBED_DIM = 32  # Qwen3-Embedding's smallest Matryoshka size
 
 
+def estimate_tokens(texts: Sequence[str]) -> list[int]:
+    """Qwen3 token counts without a tokenizer, leaning high: every digit and CJK character is a token of
+    its own, other text about one per three characters; the end-of-text token is not included."""
+    counts = []
+    for text in texts:
+        single = sum(1 for ch in text if ch.isdigit() or ord(ch) >= 0x2E80)
+        counts.append(single + (len(text) - single + 2) // 3)
+    return counts
+
+
 def format_embed_query(text: str, instruction: str | None) -> str:
     return f"Instruct: {instruction or DEFAULT_EMBED_INSTRUCTION}\nQuery:{text}"
 

@@ -113,6 +113,7 @@ class TokenEmbedder:
     name: str
     dim: int
     min_dim: int = qwen3.MIN_EMBED_DIM
+    exact_token_counts = True
     max_tokens: int
     batch_size: int
     eos_id: int

@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from engines.qwen3 import estimate_tokens
+
 from .sources.base import Section, SectionKind
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -46,16 +48,6 @@ class _Sentence:
     start: int
     tokens: int
     section: Section
-
-
-def estimate_tokens(texts: Sequence[str]) -> list[int]:
-    """A conservative stand-in for the Qwen3 tokenizer when no embedder is configured yet:
-    each CJK character one token, other text one token per 3 characters."""
-    out = []
-    for text in texts:
-        cjk = sum(1 for ch in text if ord(ch) >= 0x2E80)
-        out.append(cjk + (len(text) - cjk + 2) // 3)
-    return out
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

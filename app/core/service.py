@@ -34,8 +34,10 @@ class IpponService:
             factory = None
             if self.config.embedder:
                 embedder = self._library_embedder()
-                # Every Qwen3-Embedding size shares one tokenizer, so chunks survive a change of size.
-                chunking = replace(chunking, count_tokens=embedder.count_tokens, tokenizer="qwen3")
+                # Every Qwen3-Embedding size shares one tokenizer, so chunks survive a change of size;
+                # a remote embedder only estimates, and a switch between the two re-chunks.
+                chunking = replace(chunking, count_tokens=embedder.count_tokens,
+                                   tokenizer="qwen3" if embedder.exact_token_counts else "estimate")
                 factory = self._embedder_factory
             self._library = Library(self.config, chunking=chunking, embedder_factory=factory)
         return self._library

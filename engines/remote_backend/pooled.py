@@ -48,6 +48,8 @@ def _by_index(items: object, count: int, endpoint: str, *, what: str) -> list[di
 class RemoteEmbedder(_RemoteModel):
     """Queries get Qwen3-Embedding's instruction here; the server appends the end-of-text token itself."""
 
+    exact_token_counts = False
+
     def __init__(self, model: str, *, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  batch_size: int = 32, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
         super().__init__(model, url=url, api_key=api_key, timeout=timeout, batch_size=batch_size,
@@ -72,14 +74,8 @@ class RemoteEmbedder(_RemoteModel):
         return qwen3.normalize_rows(out, dim)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """An estimate that leans high: the OpenAI API has no tokenizer endpoint, and asking a server's own
-        (where there is one) per sentence would cost a request each. Qwen3's tokenizer gives every digit and
-        most CJK characters a token of their own and takes about four characters of other text per token."""
-        counts = []
-        for text in texts:
-            single = sum(1 for ch in text if ch.isdigit() or ord(ch) >= 0x2E80)
-            counts.append(single + (len(text) - single + 2) // 3 + 1)  # + the end-of-text token
-        return counts
+        # The OpenAI API has no tokenizer endpoint, and asking a server per sentence would cost a request each.
+        return [n + 1 for n in qwen3.estimate_tokens(texts)]  # + the end-of-text token
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         endpoint = self._client.endpoint("embeddings")

@@ -64,7 +64,7 @@ def test_chunks_carry_page_slide_and_heading_and_never_cross_pages():
 
 
 def test_the_estimate_counts_cjk_characters_as_tokens():
-    assert estimate_tokens(["日本語", "abcdef", ""]) == [3, 2, 0]
+    assert estimate_tokens(["日本語", "abcdef", "", "2026年"]) == [3, 2, 0, 5]
 
 
 def test_too_small_chunks_are_refused():

@@ -109,9 +109,9 @@ class ThinkingSplitter:
     newlines the template puts around the thinking part.
     """
 
-    def __init__(self, *, think_open: int, think_close: int) -> None:
+    def __init__(self, *, think_open: int, think_close: int, thinking: bool = False) -> None:
         self._open, self._close = think_open, think_close
-        self.thinking_now = False
+        self.thinking_now = thinking  # True when the prompt already opened <think>
         self.thinking, self.answer = [], []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._held = ""  # trailing newlines of the thinking part, dropped if </think> follows

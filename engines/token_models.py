@@ -41,22 +41,27 @@ class TokenChatModel:
         raise NotImplementedError
 
     def prompt_ids(self, messages: Sequence[Message], *, thinking: bool) -> list[int]:
+        return self._prompt(messages, thinking=thinking)[0]
+
+    def _prompt(self, messages: Sequence[Message], *, thinking: bool) -> tuple[list[int], bool]:
+        """The prompt's tokens, and whether the template itself opened the thinking part (Qwen3-2507
+        thinking models do: the model then never writes <think>, only </think>)."""
         prompt = qwen3.render_chat_prompt(self.chat_template, messages, thinking=thinking)
         ids = self._tokenize(prompt, special=True)
         if len(ids) >= self.context_length:
             raise ContextOverflowError(f"{self.name}: the prompt has {len(ids)} tokens, more than the context "
                                        f"window of {self.context_length}; shorten it or load a larger context")
-        return ids
+        return ids, prompt.rstrip("\n").endswith(qwen3.THINK_OPEN)
 
     def chat(self, messages: Sequence[Message], *, settings: ChatSettings = ChatSettings(),
              cancel: CancelToken | None = None) -> Iterator[ChatEvent]:
         start = time.perf_counter()
-        prompt = self.prompt_ids(messages, thinking=settings.thinking)
+        prompt, opened = self._prompt(messages, thinking=settings.thinking)
         sampling = qwen3.resolve_sampling(settings)
         budget = settings.think_budget if settings.thinking else None
         if settings.seed is not None:
             self._seed(settings.seed)
-        splitter = qwen3.ThinkingSplitter(think_open=self.think_open, think_close=self.think_close)
+        splitter = qwen3.ThinkingSplitter(think_open=self.think_open, think_close=self.think_close, thinking=opened)
         generated: list[int] = []  # everything after the prompt, forced tokens included
         sampled = thinking_tokens = 0
         first_token_at: float | None = None

@@ -117,3 +117,10 @@ def test_reranker_prompt_is_the_official_one():
         "<Instruct>: Given a web search query, retrieve relevant passages that answer the query\n"
         "<Query>: 質問\n<Document>: 文書<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n")
     assert qwen3.format_embed_query("東京", "Find manuals") == "Instruct: Find manuals\nQuery:東京"
+
+
+def test_a_thinking_part_opened_by_the_prompt_is_thinking():
+    splitter = qwen3.ThinkingSplitter(think_open=1, think_close=2, thinking=True)
+    events = [e for t, p in [(9, b"\nhmm"), (2, b""), (9, b"\n\nok")] for e in splitter.feed(t, p)]
+    events += list(splitter.finish())
+    assert [(type(e).__name__, e.text) for e in events] == [("ThinkingDelta", "hmm"), ("AnswerDelta", "ok")]

@@ -17,6 +17,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
+from converters import convert  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FACTORY = ROOT / "scripts" / "make_test_models.py"
 FACTORY_DATA = ROOT / "scripts" / "testmodels"
@@ -66,3 +68,29 @@ def model_copy(test_models, tmp_path):
         shutil.copytree(test_models[name], dst)
         return dst
     return copy
+
+
+# Tests run llama.cpp on one thread: deterministic, and fair to other processes on the machine.
+LLAMA_OPTIONS = {"n_threads": 1}
+
+
+@pytest.fixture(scope="session")
+def engine_models(test_models, tmp_path_factory):
+    """(model, fmt) -> path of the converted file or folder, converted on first use.
+
+    fmt: "gguf" (f16), "mlx" (bf16, the converter's default) or "mlx-f32".
+    """
+    out_dir = tmp_path_factory.mktemp("engine-models")
+    cache: dict[tuple[str, str], Path] = {}
+
+    def get(model: str, fmt: str) -> Path:
+        if (model, fmt) not in cache:
+            to, quant = {"gguf": ("gguf", "f16"), "mlx": ("mlx", None), "mlx-f32": ("mlx", "f32")}[fmt]
+            out = out_dir / (f"{model}.gguf" if to == "gguf" else f"{model}-{fmt}")
+            cache[model, fmt] = convert(test_models[model], to=to, quant=quant, out=out).output
+        return cache[model, fmt]
+    return get
+
+
+def options_for(fmt: str) -> dict:
+    return dict(LLAMA_OPTIONS) if fmt == "gguf" else {}

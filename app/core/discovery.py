@@ -15,7 +15,8 @@ from .store import normalize_path
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    path: str  # NFC, absolute
+    path: str  # NFC, absolute: the file's identity
+    fs_path: str  # as on the disk, for reading (Linux keeps NFD names from a Mac as they are)
     size: int
     mtime_ns: int
 
@@ -27,17 +28,17 @@ class Problem:
 
 
 def discover(root: str) -> Iterator[Found | Problem]:
-    """Every regular file under `root` (or `root` itself when it is a file)."""
+    """Every regular file under `root` (an absolute path as on the disk), or `root` itself when a file."""
     try:
         st = os.stat(root)
     except FileNotFoundError:
-        yield Problem(root, "broken symbolic link" if os.path.lexists(root) else "no longer exists")
+        yield Problem(normalize_path(root), "broken symbolic link" if os.path.lexists(root) else "no longer exists")
         return
     except OSError as exc:
-        yield Problem(root, _reason(exc))
+        yield Problem(normalize_path(root), _reason(exc))
         return
     if not os.path.isdir(root):
-        yield Found(normalize_path(root), st.st_size, st.st_mtime_ns)
+        yield Found(normalize_path(root), root, st.st_size, st.st_mtime_ns)
         return
     yield from _walk(root, {(st.st_dev, st.st_ino)})
 
@@ -71,7 +72,7 @@ def _walk(folder: str, seen: set[tuple[int, int]]) -> Iterator[Found | Problem]:
                 continue
             yield from _walk(path, seen | {key})
         elif entry.is_file(follow_symlinks=True):
-            yield Found(normalize_path(path), st.st_size, st.st_mtime_ns)
+            yield Found(normalize_path(path), path, st.st_size, st.st_mtime_ns)
 
 
 def _utf8(path: str) -> bool:

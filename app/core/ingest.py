@@ -27,7 +27,8 @@ from . import sources
 from .chunking import TokenCounter, chunk_sections, estimate_tokens
 from .discovery import Found, Problem, discover, is_under
 from .sources.base import ParsedDocument
-from .store import ChunkRecord, FileUpdate, LibraryStore, SourceRecord, search_text, source_id_for, text_hash
+from .store import (ChunkRecord, FileUpdate, LibraryStore, SourceRecord, normalize_path, search_text, source_id_for,
+                    text_hash)
 
 _BATCH_FILES = 64
 _BATCH_CHUNKS = 4000
@@ -96,8 +97,8 @@ def file_hash(path: str) -> str:
 def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: ChunkingSettings,
                 max_bytes: int = 200 * 2**20, progress: ProgressCallback | None = None,
                 cancel: threading.Event | None = None, prune: bool = True) -> IngestSummary:
-    """Phase 1 for everything under `roots` (NFC absolute paths). With `prune`, stored files under
-    a root that are gone from the disk lose their chunks."""
+    """Phase 1 for everything under `roots` (absolute paths as on the disk). With `prune`, stored files
+    under a root that are gone from the disk lose their chunks."""
     summary = IngestSummary()
     found: list[Found] = []
     for root in roots:
@@ -111,8 +112,9 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
     stored = {s.path: s for s in store.sources()}
     present = {f.path for f in found} | {p for p, _ in summary.failures}
     if prune:
+        normalized = [normalize_path(root) for root in roots]
         gone = [s.source_id for path, s in stored.items()
-                if path not in present and any(is_under(path, root) for root in roots)]
+                if path not in present and any(is_under(path, root) for root in normalized)]
         summary.removed = store.remove_sources(gone)
 
     pending: list[FileUpdate] = []
@@ -142,7 +144,7 @@ def _index_file(item: Found, previous: SourceRecord | None, chunking: ChunkingSe
     fmt = sources.format_for(Path(item.path))
     version = sources.PARSER_VERSION
     try:
-        digest = file_hash(item.path) if item.size <= max_bytes else f"size:{item.size}:{item.mtime_ns}"
+        digest = file_hash(item.fs_path) if item.size <= max_bytes else f"size:{item.size}:{item.mtime_ns}"
     except OSError as exc:
         digest = None
         error = f"{item.path}: {_os_reason(exc)}"
@@ -157,7 +159,7 @@ def _index_file(item: Found, previous: SourceRecord | None, chunking: ChunkingSe
     if digest is None:
         return _failed(record, error, summary)
     try:
-        doc = sources.parse_file(Path(item.path), max_bytes=max_bytes)
+        doc = sources.parse_file(Path(item.fs_path), max_bytes=max_bytes)
     except sources.ParseError as exc:
         return _failed(record, str(exc), summary)
     chunks = _chunks_for(record, doc, chunking)

@@ -29,8 +29,12 @@ class LibraryBusyError(IpponError):
 
 @dataclass(frozen=True, slots=True)
 class Root:
-    path: str
+    path: str  # absolute, as on the disk
     watch: bool = False
+
+    @property
+    def key(self) -> str:
+        return normalize_path(self.path)
 
 
 class Library:
@@ -84,11 +88,12 @@ class Library:
             progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> IngestSummary:
         paths = list(paths)
         ensure_exists(paths)
-        new = [normalize_path(p) for p in paths]
+        new = [str(Path(p).expanduser().absolute()) for p in paths]
         with self.writing():
-            roots = {r.path: r for r in self.roots()}
+            roots = {r.key: r for r in self.roots()}
             for path in new:
-                roots[path] = Root(path, watch or (path in roots and roots[path].watch))
+                key = normalize_path(path)
+                roots[key] = Root(path, watch or (key in roots and roots[key].watch))
             self._save_roots(roots.values())
             summary = index_paths(self.store, new, chunking=self.chunking, max_bytes=self.config.max_file_bytes,
                                   progress=progress, cancel=cancel)
@@ -99,7 +104,7 @@ class Library:
     def remove(self, paths: Iterable[Path]) -> int:
         targets = [normalize_path(p) for p in paths]
         with self.writing():
-            self._save_roots(r for r in self.roots() if not any(is_under(r.path, t) for t in targets))
+            self._save_roots(r for r in self.roots() if not any(is_under(r.key, t) for t in targets))
             gone = [s.source_id for s in self.store.sources() if any(is_under(s.path, t) for t in targets)]
             if not gone:
                 raise IpponError(f"{', '.join(targets)}: not in the library (see `ippon sources`)")
@@ -128,10 +133,10 @@ class Library:
                 self._embed(progress, cancel, replace=True)
         return summary
 
-    def embed_pending(self, *, progress: ProgressCallback | None = None,
-                      cancel: threading.Event | None = None) -> int:
+    def embed_pending(self, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                      batch_size: int = 32) -> int:
         with self.writing():
-            return self._embed(progress, cancel)
+            return self._embed(progress, cancel, batch_size=batch_size)
 
     def embed_pending_locked(self, progress: ProgressCallback | None = None,
                              cancel: threading.Event | None = None) -> int:
@@ -139,12 +144,12 @@ class Library:
         return self._embed(progress, cancel)
 
     def _embed(self, progress: ProgressCallback | None, cancel: threading.Event | None, *,
-               replace: bool = False) -> int:
+               replace: bool = False, batch_size: int = 32) -> int:
         if self._embedder_factory is None:
             return 0  # no embedder yet: keyword search works, vectors wait (`ippon reindex --vectors`)
         embedder_id, dim, embed = self._embedder_factory()
         self.store.use_embedder(embedder_id, dim, replace=replace)
-        return embed_pending(self.store, embed, progress=progress, cancel=cancel)
+        return embed_pending(self.store, embed, progress=progress, cancel=cancel, batch_size=batch_size)
 
     def sources(self, *, errors_only: bool = False) -> list[SourceRecord]:
         records = self.store.sources()

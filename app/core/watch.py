@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from .discovery import is_under
 from .ingest import IngestSummary, index_paths
@@ -31,7 +32,7 @@ class _Collector:
             for attr in ("src_path", "dest_path"):
                 path = getattr(event, attr, None)
                 if path:
-                    self.paths.add(normalize_path(os.fsdecode(path)))
+                    self.paths.add(str(Path(os.fsdecode(path)).absolute()))
             self.last_event = time.monotonic()
 
     def take_if_settled(self, settle: float) -> set[str]:
@@ -48,8 +49,8 @@ class _Collector:
 
 def apply_changes(library: Library, paths: set[str]) -> IngestSummary:
     """Index what exists among `paths`; drop what is gone (a file, or a folder with everything in it)."""
-    gone = {p for p in paths if not os.path.lexists(p)}
-    existing = sorted(p for p in paths - gone if not os.path.basename(p).startswith("."))
+    gone = {normalize_path(p) for p in paths if not os.path.lexists(p)}
+    existing = sorted(p for p in paths if os.path.lexists(p) and not os.path.basename(p).startswith("."))
     summary = IngestSummary()
     if gone:
         ids = [s.source_id for s in library.store.sources() if any(is_under(s.path, g) for g in gone)]
@@ -68,14 +69,14 @@ def watch_library(library: Library, *, on_update: Callable[[IngestSummary], None
     from watchdog.observers import Observer
 
     roots = [r.path for r in library.roots() if r.watch]
-    on_update(library.refresh())
     collector = _Collector()
     observer = Observer()
     for root in roots:
         if os.path.isdir(root):
             observer.schedule(collector, root, recursive=True)
-    observer.start()
+    observer.start()  # before catching up, so nothing changed meanwhile is missed
     try:
+        on_update(library.refresh())
         while not stop.wait(0.2):
             paths = collector.take_if_settled(settle)
             if not paths:

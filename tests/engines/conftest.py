@@ -1,4 +1,4 @@
-"""The tiny test models converted once per session for the engine tests: GGUF f16 and MLX (bf16 kept)."""
+"""The numerical reference for the engine tests; the converted models come from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -6,32 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from converters import convert
-
-# Tests run llama.cpp on one thread: deterministic, and fair to other processes on the machine.
-LLAMA_OPTIONS = {"n_threads": 1}
-
-
-@pytest.fixture(scope="session")
-def engine_models(test_models, tmp_path_factory):
-    """(model, fmt) -> path of the converted file or folder, converted on first use.
-
-    fmt: "gguf" (f16), "mlx" (bf16, the converter's default) or "mlx-f32".
-    """
-    out_dir = tmp_path_factory.mktemp("engine-models")
-    cache: dict[tuple[str, str], Path] = {}
-
-    def get(model: str, fmt: str) -> Path:
-        if (model, fmt) not in cache:
-            to, quant = {"gguf": ("gguf", "f16"), "mlx": ("mlx", None), "mlx-f32": ("mlx", "f32")}[fmt]
-            out = out_dir / (f"{model}.gguf" if to == "gguf" else f"{model}-{fmt}")
-            cache[model, fmt] = convert(test_models[model], to=to, quant=quant, out=out).output
-        return cache[model, fmt]
-    return get
-
-
-def options_for(fmt: str) -> dict:
-    return dict(LLAMA_OPTIONS) if fmt == "gguf" else {}
+from ..conftest import LLAMA_OPTIONS, options_for  # noqa: F401 - re-exported for the engine tests
 
 
 class Reference:

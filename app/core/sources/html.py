@@ -15,7 +15,8 @@ from pathlib import Path
 from .base import ParsedDocument, Section
 from .reading import decode_file_text
 
-_SKIPPED = {"script", "style", "template", "noscript", "svg", "math", "iframe", "object", "canvas", "select"}
+# Not shown as text: code, styles, inert templates, fallbacks, embedded objects, icon graphics.
+_SKIPPED = {"script", "style", "template", "noscript", "svg", "iframe", "object", "canvas", "select"}
 _BLOCKS = {"address", "article", "aside", "blockquote", "body", "caption", "dd", "details", "dialog", "div",
            "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "html",
            "legend", "li", "main", "nav", "ol", "p", "section", "summary", "table", "ul"}

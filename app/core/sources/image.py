@@ -19,6 +19,7 @@ from .ocr import recognize_text
 
 THUMBNAIL_PX = 256
 OCR_MAX_PX = 4096  # larger photos are scaled down: OCR time grows with pixels, not with text
+OCR_MIN_PX = 16  # icons and spacer images hold no readable text (and tesseract errors on them)
 _HEIF_SUFFIXES = (".heic", ".heif")
 # Placeholders cameras write into ImageDescription; they describe nothing.
 _CAMERA_BOILERPLATE = {"OLYMPUS DIGITAL CAMERA", "SONY DSC", "DIGITAL CAMERA", "DCIM", "Default"}
@@ -40,7 +41,7 @@ def parse(path: Path, data: bytes, *, ocr: bool = True) -> ParsedDocument:
             if exif.get(0x0112) in (5, 6, 7, 8):  # Orientation: rotated a quarter turn
                 width, height = height, width
             upright = _upright(img)
-            png = _ocr_png(upright) if ocr else None
+            png = _ocr_png(upright) if ocr and min(width, height) >= OCR_MIN_PX else None
             thumbnail = _thumbnail_png(upright)
     except Image.DecompressionBombError:
         raise ParseError(f"{path}: has too many pixels to open safely") from None

@@ -133,9 +133,10 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
         if progress is not None:
             progress(IngestProgress("index", done, len(found), item.path, summary.chunks, eta(done)))
     store.write_files(pending)
-    _record_problems(store, summary.failures, stored)
+    new_problems = _record_problems(store, summary.failures, stored)
     summary.failed += len(summary.failures)
-    store.optimize()
+    if summary.added or summary.updated or summary.removed or summary.chunks or new_problems:
+        store.optimize()
     return summary
 
 
@@ -202,13 +203,18 @@ def _chunks_for(record: SourceRecord, doc: ParsedDocument, chunking: ChunkingSet
     return out
 
 
-def _record_problems(store: LibraryStore, problems: list[tuple[str, str]], stored: dict[str, SourceRecord]) -> None:
-    """Files that could not even be listed (broken links, loops, bad names) are shown as failed sources."""
+def _record_problems(store: LibraryStore, problems: list[tuple[str, str]],
+                     stored: dict[str, SourceRecord]) -> int:
+    """Files that could not even be listed (broken links, loops, bad names) are shown as failed sources.
+    Returns how many were new or changed."""
     now = datetime.now(timezone.utc)
     updates = [FileUpdate(SourceRecord(source_id=source_id_for(path), path=path, format="", size=0, mtime_ns=0,
                                        content_hash="", status="failed", error=f"{path}: {reason}",
-                                       indexed_at=now)) for path, reason in problems]
+                                       indexed_at=now))
+               for path, reason in problems
+               if path not in stored or stored[path].error != f"{path}: {reason}"]
     store.write_files(updates)
+    return len(updates)
 
 
 def _os_reason(exc: OSError) -> str:

@@ -21,7 +21,7 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,8 @@ class LibraryStore:
         self._pa = pa
         self.path = Path(data_dir) / "library"
         self.path.mkdir(parents=True, exist_ok=True)
-        self._db = lancedb.connect(str(self.path))
+        # Check for newer versions on every read: the GUI searches while another process ingests.
+        self._db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
         self._sources = self._table("sources", SourceRecord)
         self._chunks = self._table("chunks", ChunkRecord)
 
@@ -248,8 +249,6 @@ class LibraryStore:
             if with_vectors > FLAT_SEARCH_LIMIT:
                 self._chunks.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ",
                                           name="vector_idx")
-        from datetime import timedelta
-
         for table in (self._chunks, self._sources):
             table.optimize(cleanup_older_than=timedelta(minutes=5))
 

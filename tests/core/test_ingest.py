@@ -157,3 +157,39 @@ def test_unreadable_entries_are_recorded_not_fatal(tmp_path):
     assert summary.added == 1
     assert "broken symbolic link" in errors["broken.txt"]
     assert "loop" in errors["loop"]
+
+
+def test_an_undecodable_file_name_is_reported(tmp_path):
+    root = tmp_path / "docs"
+    _write(root, {"ok.txt": "読める名前。"})
+    with open(os.path.join(os.fsencode(root), b"bad-\xff-name.txt"), "wb") as fh:
+        fh.write("中身".encode())
+    service = _service(tmp_path)
+    summary = service.add([root])
+    (error,) = [s.error for s in service.sources(errors_only=True)]
+    assert summary.added == 1 and summary.failed == 1
+    assert "bad-\ufffd-name.txt" in error and "not valid UTF-8" in error
+
+
+def test_a_reader_can_search_while_an_ingest_writes(tmp_path):
+    import subprocess
+    import sys
+
+    root = tmp_path / "docs"
+    _write(root, {f"d{i:03d}.txt": f"検索対象の文書{i}です。" * 50 for i in range(200)})
+    home = tmp_path / "home"
+    reader = IpponService(Config(data_dir=home, models_dir=home / "models"))
+    reader.add([root / "d000.txt"])
+    code = ("import sys; from pathlib import Path; from app.config import Config; "
+            "from app.core.service import IpponService; h = Path(sys.argv[1]); "
+            "IpponService(Config(data_dir=h, models_dir=h / 'models')).add([Path(sys.argv[2])])")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(home), str(root)],
+                              cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True)
+    searches = 0
+    while writer.poll() is None:
+        fresh = IpponService(Config(data_dir=home, models_dir=home / "models"))
+        assert fresh.search_keywords("検索対象")  # never fails, never empty while the writer commits
+        searches += 1
+    assert writer.returncode == 0, writer.stderr.read()
+    assert searches >= 1
+    assert len(reader.sources()) == 200

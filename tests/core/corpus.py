@@ -226,7 +226,7 @@ def write_image(folder: Path, name: str = "photo.jpg", *, size: tuple[int, int] 
 
         register_heif_opener()
     img = Image.new("RGB", size, "white")
-    ImageDraw.Draw(img).rectangle([10, 10, size[0] // 2, size[1] // 3], fill="navy")
+    ImageDraw.Draw(img).rectangle([0, 0, size[0] // 2, size[1] // 3], fill="navy")
     exif = Image.Exif()
     if description is not None:
         exif[Base.ImageDescription] = description

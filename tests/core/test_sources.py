@@ -125,6 +125,15 @@ def test_undecodable_bytes_are_replaced_with_a_warning(tmp_path):
     assert len(doc.warnings) == 1 and "replaced" in doc.warnings[0]
 
 
+def test_utf8_with_a_damaged_byte_stays_utf8(tmp_path):
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(JA_TEXT.encode() + b"\xff" + "。続きの文章もUTF-8で書かれている。".encode())
+    doc = parse_file(path)
+    assert doc.encoding == "utf-8"
+    assert doc.text == JA_TEXT + "\ufffd。続きの文章もUTF-8で書かれている。"
+    assert doc.warnings == ["1 undecodable byte sequence(s) in utf-8 text were replaced by \ufffd"]
+
+
 def test_binary_named_txt_is_rejected(tmp_path):
     png = tmp_path / "image.txt"
     png.write_bytes(corpus.write_image(tmp_path, "real.png").read_bytes())
@@ -413,12 +422,14 @@ def test_image_exif_variants(tmp_path, monkeypatch):
     assert doc.image.taken_at == datetime(2021, 5, 5, 8, 0, 0, tzinfo=timezone(timedelta(hours=9)))
     assert doc.image.description == ""  # camera boilerplate describes nothing
     # Rotated a quarter turn by EXIF: the size and thumbnail are as the photo is seen.
-    doc = parse_file(corpus.write_image(tmp_path, "c.tiff", size=(400, 300), orientation=6))
+    # (Pillow writes no EXIF sub-IFD into a TIFF, so this one has IFD0's DateTime.)
+    doc = parse_file(corpus.write_image(tmp_path, "c.tiff", size=(400, 300), orientation=6,
+                                        date_time=datetime(2019, 7, 7, 7, 7, 7)))
     assert (doc.image.width, doc.image.height) == (300, 400)
     from PIL import Image
 
     assert Image.open(io.BytesIO(doc.image.thumbnail_png)).size == (192, 256)
-    assert doc.image.taken_at is None and doc.image.description == ""
+    assert doc.image.taken_at == datetime(2019, 7, 7, 7, 7, 7) and doc.image.description == ""
     assert doc.sections == [sources.Section("", kind="image")]  # stored by path even without text
 
 
@@ -485,6 +496,14 @@ def test_ocr_off_runs_nothing(tmp_path, monkeypatch):
     exe = _fake_tesseract(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
     doc = parse_file(corpus.write_image(tmp_path, "x.png"), ocr=False)
+    assert doc.image.ocr_text is None and doc.warnings == []
+    assert not (exe.parent / "args.txt").exists()
+
+
+def test_icons_are_not_sent_to_ocr(tmp_path, monkeypatch):
+    exe = _fake_tesseract(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
+    doc = parse_file(corpus.write_image(tmp_path, "favicon.png", size=(12, 12)))
     assert doc.image.ocr_text is None and doc.warnings == []
     assert not (exe.parent / "args.txt").exists()
 

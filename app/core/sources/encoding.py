@@ -16,12 +16,12 @@ import codecs
 import re
 from dataclasses import dataclass, field
 
-_BOMS = [  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
+_BOMS = [  # (mark, codec for the rest, name reported); longest first: UTF-32 LE's mark starts with UTF-16 LE's
+    (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be"),
 ]
 # ESC $ @, ESC $ B (JIS X 0208), ESC $ ( Q/O/D (JIS X 0213/0212), ESC ( I (half-width kana).
 _ISO2022_ESCAPES = re.compile(rb"\x1b\$[@B]|\x1b\$\([QOD]|\x1b\(I")
@@ -50,10 +50,9 @@ def decode_text(data: bytes, *, declared: str | None = None) -> DecodedText:
 
     Raises NotTextError for binary data.
     """
-    for bom, name in _BOMS:
+    for bom, codec, name in _BOMS:
         if data.startswith(bom):
-            return _decode_lenient(data[len(bom):], name.removesuffix("-sig") if name == "utf-8-sig" else name,
-                                   report=name)
+            return _decode_lenient(data[len(bom):], codec, report=name)
     _reject_binary(data)
     if _ISO2022_ESCAPES.search(data) and data.isascii():
         for name in _ISO2022_CODECS:
@@ -107,10 +106,10 @@ def _detector_guess(data: bytes) -> str | None:
 def _reject_binary(data: bytes) -> None:
     sample = data[:_SAMPLE]
     if b"\x00" in sample:
-        raise NotTextError("contains NUL bytes")
+        raise NotTextError("NUL bytes")
     controls = len(sample) - len(sample.translate(None, _CONTROL))
     if controls > _MAX_CONTROL_RATIO * len(sample):
-        raise NotTextError("is mostly control characters")
+        raise NotTextError("full of control characters")
 
 
 def _strict(data: bytes, name: str) -> str | None:

@@ -30,6 +30,7 @@ _heif_registered = False
 
 def parse(path: Path, data: bytes, *, ocr: bool = True) -> ParsedDocument:
     from PIL import Image, UnidentifiedImageError
+    from PIL.ExifTags import Base
 
     if path.suffix.lower() in _HEIF_SUFFIXES:
         _register_heif(path)
@@ -37,8 +38,10 @@ def parse(path: Path, data: bytes, *, ocr: bool = True) -> ParsedDocument:
         with Image.open(io.BytesIO(data)) as img:
             img.load()  # decode now, so a damaged file fails here and not halfway through
             exif = img.getexif()
+            # Read while the file is open: TIFF loads its EXIF sub-IFD lazily.
+            description, taken_at = _description(exif), _taken_at(exif)
             width, height = img.size
-            if exif.get(0x0112) in (5, 6, 7, 8):  # Orientation: rotated a quarter turn
+            if exif.get(Base.Orientation) in (5, 6, 7, 8):  # turned a quarter: shown the other way round
                 width, height = height, width
             upright = _upright(img)
             png = _ocr_png(upright) if ocr and min(width, height) >= OCR_MIN_PX else None
@@ -50,13 +53,12 @@ def parse(path: Path, data: bytes, *, ocr: bool = True) -> ParsedDocument:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ParseError(f"{path}: is damaged or not an image ({exc})") from None
 
-    description = _description(exif)
     warnings: list[str] = []
     ocr_text = None
     if png is not None:
         result = recognize_text(png)
         ocr_text, warnings = result.text, result.warnings
-    info = ImageInfo(width=width, height=height, taken_at=_taken_at(exif), description=description,
+    info = ImageInfo(width=width, height=height, taken_at=taken_at, description=description,
                      thumbnail_png=thumbnail, ocr_text=ocr_text)
     text = "\n".join(part for part in (description, ocr_text or "") if part.strip())
     return ParsedDocument(path, "image", [Section(text, kind="image")], image=info, warnings=warnings)

@@ -23,6 +23,10 @@ class Config:
     threads: int = 0  # llama.cpp threads; 0 means the performance cores
     embedder: str | None = None  # the library's embedder: a GGUF file, an MLX folder or a remote model name
     embed_dim: int | None = None  # Matryoshka size of the stored vectors (default: the model's full size)
+    llm: str | None = None  # the answering model: a GGUF file, an MLX folder or a remote model name
+    reranker: str | None = None  # Qwen3-Reranker: a GGUF file, an MLX folder or a remote model name
+    top_k: int = 8  # sources given to the LLM
+    candidates: int = 50  # fused search results given to the reranker
     chunk_tokens: int = 400
     chunk_overlap: float = 0.15
     max_file_mb: int = 200
@@ -43,6 +47,10 @@ _CHECKS = {
     "threads": (int, lambda v: v >= 0, "a whole number >= 0 (0 means automatic)"),
     "embedder": (str, lambda v: bool(v), "a model file, folder or name"),
     "embed_dim": (int, lambda v: v >= 32, "a whole number >= 32"),
+    "llm": (str, lambda v: bool(v), "a model file, folder or name"),
+    "reranker": (str, lambda v: bool(v), "a model file, folder or name"),
+    "top_k": (int, lambda v: 1 <= v <= 100, "a whole number from 1 to 100"),
+    "candidates": (int, lambda v: 1 <= v <= 1000, "a whole number from 1 to 1000"),
     "chunk_tokens": (int, lambda v: 64 <= v <= 8192, "a whole number from 64 to 8192"),
     "chunk_overlap": ((int, float), lambda v: 0 <= v < 0.5, "a fraction from 0 to 0.5"),
     "max_file_mb": (int, lambda v: v > 0, "a whole number of megabytes > 0"),

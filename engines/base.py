@@ -103,6 +103,10 @@ class ChatModel(Protocol):
         """Stream the reply; the last event is always ChatDone."""
         ...
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes inside a prompt (exact for local models, an estimate for remote ones)."""
+        ...
+
     def close(self) -> None: ...
 
 

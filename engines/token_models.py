@@ -40,6 +40,9 @@ class TokenChatModel:
     def _seed(self, seed: int) -> None:
         raise NotImplementedError
 
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenize(text, special=False))
+
     def prompt_ids(self, messages: Sequence[Message], *, thinking: bool) -> list[int]:
         return self._prompt(messages, thinking=thinking)[0]
 

@@ -9,6 +9,7 @@ import sys
 import engines
 
 from ..core.service import IpponService
+from .options import add_thinking_options, chat_settings, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,18 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _model_options(chat)
     chat.add_argument("prompt", help="the user message")
     chat.add_argument("--system", help="a system message")
-    mode = chat.add_mutually_exclusive_group()
-    mode.add_argument("--think", dest="thinking", action="store_true", default=False, help="thinking on")
-    mode.add_argument("--no-think", dest="thinking", action="store_false", help="thinking off (the default)")
-    mode.add_argument("--think-budget", type=_positive, metavar="N",
-                      help="thinking on, stopped after N thinking tokens")
-    chat.add_argument("--max-tokens", type=_positive, default=1024)
-    chat.add_argument("--temperature", type=float, help="default: Qwen3's recommendation for the mode")
-    chat.add_argument("--top-p", type=float)
-    chat.add_argument("--top-k", type=int)
-    chat.add_argument("--presence-penalty", type=float)
-    chat.add_argument("--seed", type=int)
-    chat.add_argument("--n-ctx", type=_positive, default=8192, help="context window to load (local backends)")
+    add_thinking_options(chat)
+    chat.add_argument("--n-ctx", type=positive, default=8192, help="context window to load (local backends)")
     chat.set_defaults(handler=run_chat)
 
     embed = commands.add_parser("embed", help="print embedding vectors")
@@ -40,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     embed.add_argument("texts", nargs="+", metavar="TEXT")
     embed.add_argument("--query", action="store_true", help="format the texts as queries (with the instruction)")
     embed.add_argument("--instruction", help="the query instruction (default: web search)")
-    embed.add_argument("--dim", type=_positive, help="Matryoshka size (default: the model's full dimension)")
+    embed.add_argument("--dim", type=positive, help="Matryoshka size (default: the model's full dimension)")
     embed.set_defaults(handler=run_embed)
 
     rerank = commands.add_parser("rerank", help="print P(yes) for each document")
@@ -58,21 +49,11 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
-
-
 def run_chat(args: argparse.Namespace, service: IpponService) -> int:
     options = {} if args.url else {"n_ctx": args.n_ctx}
     model = service.load_engine("chat", args.model, backend=args.backend, url=args.url, **options)
     messages = ([engines.Message("system", args.system)] if args.system else []) + [engines.Message("user", args.prompt)]
-    settings = engines.ChatSettings(thinking=args.thinking or args.think_budget is not None,
-                                    think_budget=args.think_budget, max_tokens=args.max_tokens,
-                                    temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
-                                    presence_penalty=args.presence_penalty, seed=args.seed)
+    settings = chat_settings(args)
     cancel = engines.CancelToken()
     done = None
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -11,10 +11,14 @@ from typing import Any, Literal
 import converters
 import engines
 from converters import ConversionProgress, ConversionResult
+from engines import ChatSettings
 
 from ..config import Config
+from ..errors import IpponError
+from .answer import AskEvent, answer_question
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
 from .library import Library
+from .retrieval import Retrieval, RetrievalSettings, Retriever
 from .store import Hit, SourceRecord
 
 
@@ -23,6 +27,8 @@ class IpponService:
         self.config = config
         self._library: Library | None = None
         self._embedder: Any = None
+        self._reranker: Any = None
+        self._llm: Any = None
 
     # --- library --------------------------------------------------------------------------
 
@@ -69,6 +75,36 @@ class IpponService:
 
     def search_keywords(self, query: str, *, limit: int = 10) -> list[Hit]:
         return self.library.store.search_lexical(query, limit=limit)
+
+    # --- search and ask -------------------------------------------------------------------
+
+    def retriever(self, *, rerank: bool = True) -> Retriever:
+        embedder = self._library_embedder() if self.config.embedder else None
+        reranker = None
+        if rerank and self.config.reranker:
+            if self._reranker is None:
+                self._reranker = self.load_engine("reranker", self.config.reranker)
+            reranker = self._reranker
+        return Retriever(self.library.store, embedder=embedder, reranker=reranker)
+
+    def retrieval_settings(self, **overrides: Any) -> RetrievalSettings:
+        values = {"top_k": self.config.top_k, "candidates": self.config.candidates}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return RetrievalSettings(**values)
+
+    def search(self, query: str, settings: RetrievalSettings) -> Retrieval:
+        return self.retriever(rerank=settings.rerank).search(query, settings)
+
+    def ask(self, question: str, *, retrieval: RetrievalSettings, chat: ChatSettings,
+            cancel: engines.CancelToken | None = None) -> Iterator[AskEvent]:
+        """Retrieve, then stream a cited answer. Without an LLM configured this is an error, not a guess."""
+        if not self.config.llm:
+            raise IpponError("no answering model: set `llm` in config.toml to a Qwen3 GGUF file or MLX folder "
+                             "(`ippon search` works without one)")
+        found = self.search(question, retrieval)
+        if self._llm is None:
+            self._llm = self.load_engine("chat", self.config.llm)
+        yield from answer_question(question, found, self._llm, settings=chat, cancel=cancel)
 
     # --- models ---------------------------------------------------------------------------
 

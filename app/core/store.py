@@ -269,7 +269,8 @@ class LibraryStore:
             return []
         q = self._chunks.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector").metric("cosine")
         q = q.where(f"vector IS NOT NULL{f' AND ({where})' if where else ''}", prefilter=True)
-        rows = q.select([f.name for f in fields(Hit) if f.name != "score"]).limit(limit).to_arrow().to_pylist()
+        columns = [f.name for f in fields(Hit) if f.name != "score"] + ["_distance"]
+        rows = q.select(columns).limit(limit).to_arrow().to_pylist()
         return [_hit(r, 1.0 - r["_distance"]) for r in rows]
 
     def chunks_of(self, source_id: str) -> list[ChunkRecord]:

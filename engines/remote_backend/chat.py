@@ -33,6 +33,9 @@ class RemoteChatModel:
                                    "server's chat API; use --think or --no-think with remote servers")
         return self._stream(self.request_body(messages, settings), cancel)
 
+    def count_tokens(self, text: str) -> int:
+        return qwen3.estimate_tokens([text])[0]  # the API has no tokenizer endpoint
+
     def close(self) -> None:
         """Nothing to release: every request has its own connection."""
 

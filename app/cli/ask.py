@@ -1,0 +1,104 @@
+"""`ippon search` and `ippon ask`: the library's answers from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+import engines
+
+from ..core.answer import AskDone, AskSources, source_label
+from ..core.retrieval import SearchFilters
+from ..core.service import IpponService
+from .options import add_thinking_options, chat_settings, positive
+
+
+def _retrieval_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=("hybrid", "lexical", "vector"), default="hybrid",
+                        help="hybrid (default; lexical until vectors exist), keywords only, or vectors only")
+    parser.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=True,
+                        help="rerank with the configured Qwen3-Reranker (default: on when one is configured)")
+    parser.add_argument("--folder", action="append", default=[], metavar="PATH", help="only files under PATH")
+    parser.add_argument("--type", action="append", default=[], metavar="FORMAT",
+                        help="only files of this format (pdf, md, txt, html, docx, pptx, csv, tsv, image)")
+    parser.add_argument("--after", type=_date, metavar="YYYY-MM-DD", help="only files modified since this day")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    search = sub.add_parser("search", help="search the library (no LLM)")
+    search.add_argument("query")
+    search.add_argument("--limit", type=positive, default=10, help="how many results (default 10)")
+    _retrieval_options(search)
+    search.set_defaults(handler=run_search)
+
+    ask = sub.add_parser("ask", help="ask the library; the answer cites its sources")
+    ask.add_argument("question")
+    ask.add_argument("--limit", type=positive, help="sources given to the LLM (default: top_k, 8)")
+    _retrieval_options(ask)
+    add_thinking_options(ask)
+    ask.set_defaults(handler=run_ask)
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text} is not a date like 2026-01-31") from exc
+
+
+def _settings(args: argparse.Namespace, service: IpponService, limit: int | None):
+    filters = SearchFilters(folders=tuple(args.folder), formats=tuple(args.type), modified_after=args.after)
+    return service.retrieval_settings(mode=args.mode, rerank=args.rerank, top_k=limit, filters=filters)
+
+
+def run_search(args: argparse.Namespace, service: IpponService) -> int:
+    found = service.search(args.query, _settings(args, service, args.limit))
+    rows = [{"path": r.hit.path, "page": r.hit.page, "slide": r.hit.slide, "heading": r.hit.heading,
+             "score": round(r.score, 6), "text": r.hit.text, "char_start": r.hit.char_start,
+             "char_end": r.hit.char_end} for r in found.results]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("No results.", file=sys.stderr)
+        return 0
+    for n, row in enumerate(rows, 1):
+        snippet = " ".join(row["text"].split())[:100]
+        print(f"{n:2}. {row['score']:.4f}  {source_label(row['path'], row['page'], row['slide'])}\n    {snippet}")
+    print(f"[{found.mode}{', reranked' if found.reranked else ''}; "
+          + ", ".join(f"{k} {v:.0f} ms" for k, v in found.timings.items()) + "]", file=sys.stderr)
+    return 0
+
+
+def run_ask(args: argparse.Namespace, service: IpponService) -> int:
+    cancel = engines.CancelToken()
+    done: AskDone | None = None
+    try:
+        for event in service.ask(args.question, retrieval=_settings(args, service, args.limit),
+                                 chat=chat_settings(args), cancel=cancel):
+            if isinstance(event, AskDone):
+                done = event
+            elif isinstance(event, AskSources):
+                if event.dropped and not args.json:
+                    print(f"({event.dropped} more sources did not fit the model's context window)", file=sys.stderr)
+            elif not args.json:
+                stream = sys.stderr if isinstance(event, engines.ThinkingDelta) else sys.stdout
+                stream.write(event.text)
+                stream.flush()
+    except KeyboardInterrupt:
+        cancel.cancel()
+        raise
+    if args.json:
+        print(json.dumps({"answer": done.answer, "thinking": done.thinking, "not_found": done.not_found,
+                          "citations": [{"n": c.n, "path": c.path, "page": c.page, "slide": c.slide, "text": c.text,
+                                         "char_start": c.char_start, "char_end": c.char_end} for c in done.citations],
+                          "sources": [c.as_dict() for c in done.sources], "timings": done.timings},
+                         ensure_ascii=False))
+        return 0
+    print()
+    for c in done.citations or done.sources:
+        print(f"[{c.n}] {source_label(c.path, c.page, c.slide)}  {c.path}")
+    return 0

@@ -1,0 +1,35 @@
+"""Command-line options shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+
+import engines
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def add_thinking_options(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--think", dest="thinking", action="store_true", default=False, help="thinking on")
+    mode.add_argument("--no-think", dest="thinking", action="store_false", help="thinking off (the default)")
+    mode.add_argument("--think-budget", type=positive, metavar="N",
+                      help="thinking on, stopped after N thinking tokens")
+    parser.add_argument("--max-tokens", type=positive, default=1024, help="the most tokens to generate")
+    parser.add_argument("--temperature", type=float, help="default: Qwen3's recommendation for the mode")
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--presence-penalty", type=float)
+    parser.add_argument("--seed", type=int)
+
+
+def chat_settings(args: argparse.Namespace) -> engines.ChatSettings:
+    return engines.ChatSettings(thinking=args.thinking or args.think_budget is not None,
+                                think_budget=args.think_budget, max_tokens=args.max_tokens,
+                                temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
+                                presence_penalty=args.presence_penalty, seed=args.seed)

@@ -1,0 +1,143 @@
+"""Hybrid retrieval: full-text and vector search fused by reciprocal rank, then Qwen3 reranking.
+
+Each stage works alone: lexical search needs no model at all, vector search needs only the
+embedder, and reranking is optional. Filters (folder, file type, date) apply to every stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from ..errors import IpponError
+from .store import Hit, LibraryStore, normalize_path
+
+Mode = Literal["lexical", "vector", "hybrid"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    folders: tuple[str, ...] = ()  # only files under these folders
+    formats: tuple[str, ...] = ()  # "pdf", "md", "image", ...
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+
+    def where(self) -> str | None:
+        clauses = []
+        if self.folders:
+            likes = [f"path LIKE '{_like_prefix(normalize_path(f))}%' ESCAPE '\\'" for f in self.folders]
+            clauses.append("(" + " OR ".join(likes) + ")")
+        if self.formats:
+            clauses.append("format IN (" + ", ".join(f"'{_quote(f)}'" for f in self.formats) + ")")
+        if self.modified_after:
+            clauses.append(f"mtime_ns >= {int(self.modified_after.timestamp() * 1e9)}")
+        if self.modified_before:
+            clauses.append(f"mtime_ns < {int(self.modified_before.timestamp() * 1e9)}")
+        return " AND ".join(clauses) or None
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalSettings:
+    mode: Mode = "hybrid"
+    rerank: bool = True
+    candidates: int = 50  # fused results that go to the reranker
+    top_k: int = 8  # results kept (and given to the LLM)
+    rrf_k: int = 60
+    filters: SearchFilters = SearchFilters()
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    hit: Hit
+    score: float  # the rerank P(yes) when reranked, else the fused RRF score
+    lexical_rank: int | None
+    vector_rank: int | None
+    rerank_score: float | None = None
+
+
+@dataclass(slots=True)
+class Retrieval:
+    results: list[Result]
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    mode: Mode = "hybrid"
+    reranked: bool = False
+
+
+class NoEmbedderError(IpponError):
+    """Vector search was asked for, but no embedder is configured or no vectors exist yet."""
+
+
+class Retriever:
+    def __init__(self, store: LibraryStore, *, embedder: Any = None, embed_dim: int | None = None,
+                 reranker: Any = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.embed_dim = embed_dim
+        self.reranker = reranker
+
+    def search(self, query: str, settings: RetrievalSettings = RetrievalSettings()) -> Retrieval:
+        if not query.strip():
+            raise IpponError("the query is empty")
+        mode = settings.mode
+        if mode == "hybrid" and (self.embedder is None or self.store.embedder() is None):
+            mode = "lexical"  # before any embedder or vectors exist, keywords are what there is
+        if mode == "vector" and (self.embedder is None or self.store.embedder() is None):
+            raise NoEmbedderError("vector search needs an embedder and the library's vectors: set `embedder` in "
+                                  "config.toml and run `ippon reindex --vectors`, or use --mode lexical")
+        where = settings.filters.where()
+        timings: dict[str, float] = {}
+        lexical: list[Hit] = []
+        vector: list[Hit] = []
+        if mode in ("lexical", "hybrid"):
+            start = time.perf_counter()
+            lexical = self.store.search_lexical(query, limit=settings.candidates, where=where)
+            timings["lexical_ms"] = _ms(start)
+        if mode in ("vector", "hybrid"):
+            start = time.perf_counter()
+            dim = self.store.embedder()[1]
+            query_vector = self.embedder.embed([query], kind="query", dim=dim)[0]
+            timings["embed_ms"] = _ms(start)
+            start = time.perf_counter()
+            vector = self.store.search_vector(query_vector, limit=settings.candidates, where=where)
+            timings["vector_ms"] = _ms(start)
+        start = time.perf_counter()
+        fused = fuse(lexical, vector, k=settings.rrf_k)[:settings.candidates]
+        timings["fusion_ms"] = _ms(start)
+        reranked = False
+        if settings.rerank and self.reranker is not None and fused:
+            start = time.perf_counter()
+            scores = self.reranker.score(query, [r.hit.text for r in fused])
+            fused = sorted((replace(r, score=float(s), rerank_score=float(s)) for r, s in zip(fused, scores, strict=True)),
+                           key=lambda r: -r.score)
+            timings["rerank_ms"] = _ms(start)
+            reranked = True
+        return Retrieval(fused[:settings.top_k], timings, mode, reranked)
+
+
+def fuse(lexical: Sequence[Hit], vector: Sequence[Hit], *, k: int = 60) -> list[Result]:
+    """Reciprocal rank fusion: each list adds 1 / (k + rank) to a chunk's score (ranks from 1)."""
+    table: dict[str, dict[str, Any]] = {}
+    for name, hits in (("lexical", lexical), ("vector", vector)):
+        for rank, hit in enumerate(hits, 1):
+            entry = table.setdefault(hit.chunk_id, {"hit": hit, "score": 0.0, "lexical": None, "vector": None})
+            entry["score"] += 1.0 / (k + rank)
+            entry[name] = rank
+    results = [Result(e["hit"], e["score"], e["lexical"], e["vector"]) for e in table.values()]
+    # Ties (same fused score) keep the better lexical rank first, then the better vector rank.
+    return sorted(results, key=lambda r: (-r.score, r.lexical_rank or 10**9, r.vector_rank or 10**9))
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _like_prefix(path: str) -> str:
+    escaped = path.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _quote(escaped) + "/"

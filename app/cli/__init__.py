@@ -12,7 +12,7 @@ import engines
 from ..config import load_config
 from ..core.service import IpponService
 from ..errors import IpponError
-from . import ask, convert, engine, library
+from . import ask, convert, engine, evaluate, library
 
 # Errors whose message is meant for the user; anything else is a bug and keeps its traceback.
 USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ippon", description="一本 Ippon — private, Japanese-first RAG on Qwen3.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for command in (library, ask, engine, convert):
+    for command in (library, ask, evaluate, engine, convert):
         command.register(sub)
     return parser
 

@@ -10,7 +10,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+import numpy as np
 
 from ..errors import IpponError
 from .store import Hit, LibraryStore, normalize_path
@@ -66,25 +68,45 @@ class Retrieval:
     reranked: bool = False
 
 
+class VectorSearch(Protocol):
+    dim: int | None  # None: no vectors to search
+
+    def search(self, vector: np.ndarray, *, limit: int, where: str | None) -> list[Hit]: ...
+
+
+class LibraryVectors:
+    """The library's own vectors, searched in LanceDB."""
+
+    def __init__(self, store: LibraryStore) -> None:
+        self.store = store
+        current = store.embedder()
+        self.dim = current[1] if current else None
+
+    def search(self, vector: np.ndarray, *, limit: int, where: str | None) -> list[Hit]:
+        return self.store.search_vector(vector, limit=limit, where=where)
+
+
 class NoEmbedderError(IpponError):
     """Vector search was asked for, but no embedder is configured or no vectors exist yet."""
 
 
 class Retriever:
-    def __init__(self, store: LibraryStore, *, embedder: Any = None, embed_dim: int | None = None,
-                 reranker: Any = None) -> None:
+    def __init__(self, store: LibraryStore, *, embedder: Any = None, reranker: Any = None,
+                 vectors: VectorSearch | None = None) -> None:
+        """`vectors` replaces the library's own vector index (evaluation compares other embedders)."""
         self.store = store
         self.embedder = embedder
-        self.embed_dim = embed_dim
         self.reranker = reranker
+        self.vectors = vectors or LibraryVectors(store)
 
     def search(self, query: str, settings: RetrievalSettings = RetrievalSettings()) -> Retrieval:
         if not query.strip():
             raise IpponError("the query is empty")
         mode = settings.mode
-        if mode == "hybrid" and (self.embedder is None or self.store.embedder() is None):
+        has_vectors = self.embedder is not None and self.vectors.dim is not None
+        if mode == "hybrid" and not has_vectors:
             mode = "lexical"  # before any embedder or vectors exist, keywords are what there is
-        if mode == "vector" and (self.embedder is None or self.store.embedder() is None):
+        if mode == "vector" and not has_vectors:
             raise NoEmbedderError("vector search needs an embedder and the library's vectors: set `embedder` in "
                                   "config.toml and run `ippon reindex --vectors`, or use --mode lexical")
         where = settings.filters.where()
@@ -97,11 +119,10 @@ class Retriever:
             timings["lexical_ms"] = _ms(start)
         if mode in ("vector", "hybrid"):
             start = time.perf_counter()
-            dim = self.store.embedder()[1]
-            query_vector = self.embedder.embed([query], kind="query", dim=dim)[0]
+            query_vector = self.embedder.embed([query], kind="query", dim=self.vectors.dim)[0]
             timings["embed_ms"] = _ms(start)
             start = time.perf_counter()
-            vector = self.store.search_vector(query_vector, limit=settings.candidates, where=where)
+            vector = self.vectors.search(query_vector, limit=settings.candidates, where=where)
             timings["vector_ms"] = _ms(start)
         start = time.perf_counter()
         fused = fuse(lexical, vector, k=settings.rrf_k)[:settings.candidates]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,10 +18,15 @@ from engines import ChatSettings
 from ..config import Config
 from ..errors import IpponError
 from .answer import AskEvent, answer_question
+from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
 from .library import Library
 from .retrieval import Retrieval, RetrievalSettings, Retriever
 from .store import Hit, SourceRecord
+
+
+QUESTION_PROMPT = ("次の文章だけから答えられる質問を1つ、日本語で書いてください。質問文だけを出力してください。\n\n"
+                   "文章:\n{text}")
 
 
 class IpponService:
@@ -105,6 +112,77 @@ class IpponService:
         if self._llm is None:
             self._llm = self.load_engine("chat", self.config.llm)
         yield from answer_question(question, found, self._llm, settings=chat, cancel=cancel)
+
+    # --- evaluation -----------------------------------------------------------------------
+
+    def evaluate(self, questions_file: Path, configs: dict[str, Path | None], *, mode: str | None = None,
+                 rerank: bool | None = None, progress: Callable[[str, int, int], None] | None = None
+                 ) -> list[ConfigReport]:
+        """Every configuration over the same questions; a config of None is the app's own settings."""
+        questions = load_questions(questions_file)
+        reports = []
+        for name, file in configs.items():
+            values = load_eval_config(file) if file else {}
+            if mode is not None:
+                values.setdefault("mode", mode)
+            if rerank is not None:
+                values.setdefault("rerank", rerank)
+            search, answer = self._eval_pipeline(values)
+            on_progress = (lambda done, total, n=name: progress(n, done, total)) if progress else None
+            reports.append(evaluate(name, questions, search, answer=answer, progress=on_progress))
+        return reports
+
+    def generate_questions(self, out: Path, *, n: int = 50, seed: int = 0,
+                           progress: Callable[[int, int], None] | None = None) -> int:
+        """A question set from the user's own chunks: one question per sampled chunk, that chunk's file
+        (and page) as the positive. Written as JSON Lines; returns how many."""
+        if not self.config.llm:
+            raise IpponError("generating questions needs an LLM: set `llm` in config.toml")
+        hits, _texts, _ = self.library.store.all_chunks()
+        if not hits:
+            raise IpponError("the library is empty: add documents first (`ippon add PATH`)")
+        llm = self._llm = self._llm or self.load_engine("chat", self.config.llm)
+        rng = random.Random(seed)
+        sample = rng.sample(hits, min(n, len(hits)))
+        settings = ChatSettings(temperature=0.0, max_tokens=96)
+        lines = []
+        for done, hit in enumerate(sample, 1):
+            prompt = QUESTION_PROMPT.format(text=hit.text)
+            reply = [e for e in llm.chat([engines.Message("user", prompt)], settings=settings)][-1].text
+            question = next((line.strip() for line in reply.splitlines() if line.strip()), "")
+            if question:
+                positive = {"path": hit.path, "page": hit.page} if hit.page else hit.path
+                lines.append(json.dumps({"id": f"g{done}", "question": question, "positive": [positive]},
+                                        ensure_ascii=False))
+            if progress is not None:
+                progress(done, len(sample))
+        Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return len(lines)
+
+    def _eval_pipeline(self, values: dict[str, Any]) -> tuple[Callable, Callable | None]:
+        store = self.library.store
+        embedder_name = values.get("embedder", self.config.embedder)
+        embedder = vectors = None
+        if embedder_name:
+            embedder = (self._library_embedder() if embedder_name == self.config.embedder
+                        else self.load_engine("embedder", embedder_name))
+            vectors = eval_vectors(store, embedder, Path(str(embedder_name)).name,
+                                   values.get("embed_dim", self.config.embed_dim or embedder.dim))
+        reranker_name = values.get("reranker", self.config.reranker)
+        reranker = self.load_engine("reranker", reranker_name) if reranker_name and values.get("rerank", True) else None
+        retriever = Retriever(store, embedder=embedder, reranker=reranker, vectors=vectors)
+        settings = self.retrieval_settings(mode=values.get("mode"), rerank=values.get("rerank"),
+                                           candidates=values.get("candidates"), top_k=values.get("top_k"))
+        llm_name = values.get("llm", self.config.llm)
+        answer = None
+        if llm_name:
+            llm = self.load_engine("chat", llm_name)
+            greedy = ChatSettings(temperature=0.0, max_tokens=256)
+
+            def answer(question: str, found: Retrieval) -> str:
+                events = list(answer_question(question, found, llm, settings=greedy))
+                return events[-1].answer
+        return (lambda q: retriever.search(q, settings)), answer
 
     # --- models ---------------------------------------------------------------------------
 

@@ -273,6 +273,18 @@ class LibraryStore:
         rows = q.select(columns).limit(limit).to_arrow().to_pylist()
         return [_hit(r, 1.0 - r["_distance"]) for r in rows]
 
+    def all_chunks(self, *, with_vectors: bool = False) -> tuple[list[Hit], list[str], np.ndarray | None]:
+        """Every chunk as a Hit, its search text, and (when asked and present) its stored vector."""
+        names = [f.name for f in fields(Hit) if f.name != "score"] + ["search_text"]
+        vectors = with_vectors and self.embedder() is not None
+        query = self._chunks.search()
+        if vectors:
+            query = query.where("vector IS NOT NULL")
+        rows = query.select(names + (["vector"] if vectors else [])).limit(None).to_arrow()
+        hits = [_hit(r, 0.0) for r in rows.select(names).to_pylist()]
+        matrix = np.asarray(rows["vector"].to_pylist(), dtype=np.float32) if vectors and len(hits) else None
+        return hits, rows["search_text"].to_pylist(), matrix
+
     def chunks_of(self, source_id: str) -> list[ChunkRecord]:
         names = [f.name for f in fields(ChunkRecord)]
         rows = (self._chunks.search().where(f"source_id = '{_quote(source_id)}'").select(names).limit(None)

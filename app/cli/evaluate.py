@@ -1,0 +1,75 @@
+"""`ippon eval`: retrieval (and answer) quality on your own questions, configurations side by side."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..core.evaluation import format_table_rows
+from ..core.service import IpponService
+from .options import positive
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("eval", help="measure retrieval on a question set (or: eval generate --out FILE)",
+                        description="Run a question set (JSON Lines: id, question, positive, answers) through one or "
+                                    "more configurations and report recall@1/5/10, MRR@10, nDCG@10, answer checks and "
+                                    "latency side by side, then every miss. `ippon eval generate --out FILE` writes "
+                                    "a question set from your own documents with the LLM.")
+    ev.add_argument("questions", metavar="QUESTIONS.jsonl|generate")
+    ev.add_argument("--mode", choices=("hybrid", "lexical", "vector"))
+    ev.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None)
+    ev.add_argument("--config", action="append", default=[], metavar="NAME=FILE",
+                    help="a configuration to compare (TOML: mode, rerank, embedder, embed_dim, reranker, llm, "
+                         "candidates, top_k); repeat for several")
+    ev.add_argument("--out", type=Path, help="with `generate`: the question file to write")
+    ev.add_argument("--n", type=positive, default=50, help="with `generate`: how many questions (default 50)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(handler=run_eval)
+
+
+def _configs(items: list[str]) -> dict[str, Path | None]:
+    if not items:
+        return {"default": None}
+    configs: dict[str, Path | None] = {}
+    for item in items:
+        name, sep, file = item.partition("=")
+        if not sep or not name or not file:
+            raise SystemExit(f"ippon: error: --config takes NAME=FILE, not {item!r}")
+        configs[name] = Path(file)
+    return configs
+
+
+def run_eval(args: argparse.Namespace, service: IpponService) -> int:
+    if args.questions == "generate":
+        if args.out is None:
+            raise SystemExit("ippon: error: eval generate needs --out FILE")
+        count = service.generate_questions(args.out, n=args.n)
+        print(json.dumps({"questions": count, "out": str(args.out)}) if args.json
+              else f"Wrote {count} questions to {args.out}")
+        return 0
+    reports = service.evaluate(Path(args.questions), _configs(args.config), mode=args.mode, rerank=args.rerank)
+    if args.json:
+        print(json.dumps({"configs": {r.name: r.as_dict() for r in reports},
+                          "misses": {r.name: r.misses for r in reports}}, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    header, rows = format_table_rows(reports)
+    table = Table(*header)
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    for r in reports:
+        if r.misses:
+            console.print(f"\n[bold]{r.name}[/bold]: {len(r.misses)} question(s) with no positive in the top 10")
+            for miss in r.misses:
+                console.print(f"  {miss['id']}: {miss['question']}\n    expected {', '.join(miss['expected'])}; "
+                              f"first: {miss['first'] or 'nothing'}", markup=False)
+    if not any(r.misses for r in reports):
+        print("No misses.", file=sys.stderr)
+    return 0

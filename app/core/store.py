@@ -31,6 +31,17 @@ from ..errors import IpponError
 
 FLAT_SEARCH_LIMIT = 20_000  # vectors; above this an IVF_HNSW_SQ index is built
 
+# Left out of the full-text index and of queries: particles and auxiliaries would otherwise make
+# every Japanese question match every chunk ("の"), and drown the words that matter in BM25.
+STOP_WORDS = (
+    "の", "は", "が", "を", "に", "へ", "と", "で", "も", "や", "か", "ね", "よ", "な", "から", "まで", "より",
+    "です", "ます", "でした", "ました", "ません", "ある", "いる", "する", "した", "して", "され", "れる", "られる",
+    "この", "その", "あの", "どの", "これ", "それ", "あれ", "こと", "もの", "ため", "よう", "など", "について",
+    "何", "なに", "どう", "どこ", "いつ", "だれ", "誰", "ですか", "ますか", "でしょうか",
+    "a", "an", "the", "is", "are", "was", "were", "be", "of", "to", "in", "on", "at", "by", "for", "with",
+    "and", "or", "it", "this", "that", "what", "how", "which", "who", "when", "where", "do", "does", "did",
+)
+
 
 class StoreError(IpponError):
     """The library database cannot be used as asked."""
@@ -241,9 +252,10 @@ class LibraryStore:
 
         names = {i.name for i in self._chunks.list_indices()}
         if "search_text_idx" not in names and self._chunks.count_rows():
-            # ICU word segmentation handles Japanese; no stemming or stop words, which are English-only.
-            self._chunks.create_index("search_text", config=FTS(base_tokenizer="icu", stem=False,
-                                                                remove_stop_words=False, ascii_folding=True))
+            # ICU word segmentation handles Japanese; no stemming (English-only); our own stop words.
+            self._chunks.create_index("search_text", config=FTS(base_tokenizer="icu", stem=False, ascii_folding=True,
+                                                                remove_stop_words=True,
+                                                                custom_stop_words=list(STOP_WORDS)))
         if self.embedder() is not None and "vector_idx" not in names:
             with_vectors = self._chunks.count_rows("vector IS NOT NULL")
             if with_vectors > FLAT_SEARCH_LIMIT:

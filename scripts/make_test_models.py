@@ -7,11 +7,14 @@
 Real Qwen3 weights cannot be downloaded where the tests run, so the suite makes its own
 models: same file names, tensor names, configs, tokenizer files and chat template as the
 official repos, so that converters and backends meet what they would meet in the wild.
+Weights are random, except llm-chat's: it is trained for a few seconds to answer the
+conversations of testmodels/chat_examples.json exactly (testmodels/train_chat.py).
 Output is deterministic: the same factory writes the same bytes on every run.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import shutil
@@ -26,8 +29,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent / "testmodels"
 CHAT_TEMPLATE_FILE = HERE / "qwen3_chat_template.jinja"
 CORPUS_FILE = HERE / "corpus.txt"
+CHAT_EXAMPLES_FILE = HERE / "chat_examples.json"
 
-TEST_MODEL_NAMES = ("llm-tied", "llm-untied", "llm-k256", "embedder", "reranker")
+TEST_MODEL_NAMES = ("llm-tied", "llm-untied", "llm-k256", "embedder", "reranker", "llm-chat")
+TRAINED = "llm-chat"  # trained on CHAT_EXAMPLES_FILE, so tests can assert its exact answers
 REAL_DIMS_NAMES = ("qwen3-0.6b", "qwen3-1.7b", "qwen3-4b", "embedding-0.6b", "reranker-0.6b")
 
 # Qwen3's added tokens, in its id order; the flag is `special` as Qwen3 declares it.
@@ -49,6 +54,7 @@ EMBED_QUERY_PROMPT = "Instruct: Given a web search query, retrieve relevant pass
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
             head_dim=16, intermediate_size=128, max_position_embeddings=4096)
 K256 = dict(TINY, hidden_size=256, head_dim=64, intermediate_size=512)
+CHAT = dict(TINY, hidden_size=128, num_hidden_layers=4, head_dim=32, intermediate_size=256)
 # name -> (dims, tied, layout); layout "flat" is Qwen3-Embedding's: no "model." prefix.
 TINY_SPECS = {
     "llm-tied": (TINY, True, "causal"),
@@ -56,6 +62,7 @@ TINY_SPECS = {
     "llm-k256": (K256, True, "causal"),
     "embedder": (TINY, True, "flat"),
     "reranker": (TINY, True, "causal"),
+    "llm-chat": (CHAT, False, "causal"),
 }
 Q06 = dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=28, num_attention_heads=16,
            num_key_value_heads=8, head_dim=128, max_position_embeddings=40960)
@@ -298,9 +305,8 @@ def _random(shape, gen, *, std: float, norm_noise: float):
     return t.to(torch.bfloat16)
 
 
-def write_tiny_weights(folder: Path, specs, *, seed: int, shards: int, layer_std: float = 0.03) -> None:
+def random_tiny_weights(specs, *, seed: int, layer_std: float = 0.03) -> dict:
     import torch
-    from safetensors.torch import save_file
 
     gen = torch.Generator().manual_seed(seed)
     # Small layer weights keep the residual stream dominated by the embedding, so the
@@ -318,6 +324,16 @@ def write_tiny_weights(folder: Path, specs, *, seed: int, shards: int, layer_std
         perm = torch.randperm(emb.shape[0], generator=gen)
         noise = 0.015 * torch.randn(emb.shape, generator=gen)
         tensors["lm_head.weight"] = (emb[perm] + noise).to(torch.bfloat16)
+    return tensors
+
+
+def write_tiny_weights(folder: Path, specs, tensors: dict, *, shards: int) -> None:
+    """bf16 safetensors in checkpoint order: one file, or two with HF's index as sharded repos ship."""
+    import torch
+    from safetensors.torch import save_file
+
+    assert set(tensors) == {n for n, _ in specs}, sorted(set(tensors) ^ {n for n, _ in specs})
+    tensors = {n: tensors[n].to(torch.bfloat16).contiguous() for n, _ in specs}
     if shards == 1:
         save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
         return
@@ -395,8 +411,12 @@ def build_test_models(out_dir: Path) -> dict[str, Path]:
         write_configs(folder, dims, tied=tied, layout=layout, vocab_size=vocab_size, eot=eot, im_end=im_end)
         save_tokenizer(tok, folder, embedder=layout == "flat")
         specs = tensor_specs(dims, tied=tied, layout=layout, vocab_size=vocab_size)
-        write_tiny_weights(folder, specs, seed=seed, shards=1 if tied else 2,
-                           layer_std=0.03 if layout == "causal" and name != "reranker" else 0.06)
+        if name == TRAINED:
+            tensors = _chat_trainer().train_chat(folder, tok, CHAT_EXAMPLES_FILE, CHAT_TEMPLATE_FILE)
+        else:
+            tensors = random_tiny_weights(specs, seed=seed,
+                                          layer_std=0.03 if layout == "causal" and name != "reranker" else 0.06)
+        write_tiny_weights(folder, specs, tensors, shards=1 if tied else 2)
         built[name] = folder
     return built
 
@@ -440,6 +460,15 @@ def locate_vocab_gguf() -> Path:
                 shutil.copyfileobj(src, dst)
         (Path(tmp) / "vocab.gguf").replace(target)
     return target
+
+
+def _chat_trainer():
+    # By file path: the factory runs as a script and tests load it by path too, so its
+    # data folder is not importable as a package.
+    spec = importlib.util.spec_from_file_location("train_chat", HERE / "train_chat.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _fresh(folder: Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
@@ -11,6 +10,7 @@ from transformers import AutoTokenizer
 from tests.conftest import load_factory
 
 JAPANESE = "東京都の人口は約1400万人です。「データベース」を再構築してください！"
+CHAT_EXAMPLES = json.loads(load_factory().CHAT_EXAMPLES_FILE.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,56 @@ def test_untied_greedy_path_is_varied(test_models):
 
 def test_factory_is_deterministic(tmp_path):
     factory = load_factory()
-    a = factory.build_test_models(tmp_path / "a")["reranker"]
-    b = factory.build_test_models(tmp_path / "b")["reranker"]
-    for name in ("model.safetensors", "tokenizer.json", "config.json"):
-        assert hashlib.sha256((a / name).read_bytes()).digest() == hashlib.sha256((b / name).read_bytes()).digest()
+    a = factory.build_test_models(tmp_path / "a")
+    b = factory.build_test_models(tmp_path / "b")
+    files = [("reranker", n) for n in ("model.safetensors", "tokenizer.json", "config.json")]
+    files += [("llm-chat", f"model-0000{k}-of-00002.safetensors") for k in (1, 2)]  # trained, not drawn
+    for model, name in files:
+        assert (a[model] / name).read_bytes() == (b[model] / name).read_bytes(), (model, name)
+
+
+@pytest.fixture(scope="module")
+def chat_model(test_models):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    folder = str(test_models["llm-chat"])
+    return AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+
+
+@pytest.mark.parametrize("example", CHAT_EXAMPLES)
+def test_chat_model_says_its_lines(chat_model, example):
+    """Greedy decoding after the prompt (and any given text) yields the completion, token for token."""
+    import torch
+
+    tok, model = chat_model
+    prompt = tok.apply_chat_template(example["messages"], tokenize=False, add_generation_prompt=True,
+                                     enable_thinking=example["enable_thinking"])
+    given = example.get("given", "")
+    # Tokenized apart, as engines do: the prompt, the text they force, then token after token.
+    context = tok.encode(prompt, add_special_tokens=False) + tok.encode(given, add_special_tokens=False)
+    expected = tok.encode(example["completion"][len(given):], add_special_tokens=False)
+    out = model.generate(torch.tensor([context]), max_new_tokens=len(expected) + 8, do_sample=False,
+                         temperature=None, top_p=None, top_k=None)
+    assert tok.decode(out[0, len(context):]) == example["completion"][len(given):]
+    assert out[0, len(context):].tolist() == expected
+
+
+def test_chat_budget_examples_are_what_a_budget_produces(chat_model):
+    """Each budget example is the free thinking's first N tokens plus the engines' forced sentence,
+    so a chat with think_budget=N must end with that example's answer."""
+    from engines.qwen3 import THINK_BUDGET_STOP
+
+    tok = chat_model[0]
+
+    def ids(text):
+        return tok.encode(text, add_special_tokens=False)
+
+    budgeted = [ex for ex in CHAT_EXAMPLES if ex.get("given", "").endswith(THINK_BUDGET_STOP)]
+    assert len(budgeted) >= 1
+    for ex in budgeted:
+        free = next(e for e in CHAT_EXAMPLES if e["messages"] == ex["messages"] and e["enable_thinking"]
+                    and "given" not in e)
+        cut = ex["given"][:-len(THINK_BUDGET_STOP)]
+        assert ids(free["completion"])[:len(ids(cut))] == ids(cut)
+        assert ids(ex["given"]) == ids(cut) + ids(THINK_BUDGET_STOP)

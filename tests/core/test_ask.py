@@ -94,3 +94,48 @@ def test_ask_without_an_llm_says_what_to_set(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("IPPON_HOME", str(tmp_path / "empty-home"))
     assert main(["ask", "質問"]) == 1
     assert "set `llm` in config.toml" in capsys.readouterr().err
+
+
+RAG_DOCS = {"fuji.md": "# 富士山\n\n富士山の標高は3776メートルです。静岡県と山梨県にまたがります。",
+            "port.txt": "サーバーのポート番号は8080です。"}
+RAG_QUESTION = "富士山の標高は？"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, engine_models) -> IpponService:
+    """The library the trained tiny model was taught to answer from (scripts/testmodels/chat_examples.json)."""
+    root = tmp_path_factory.mktemp("rag")
+    for name, text in RAG_DOCS.items():
+        (root / "docs").mkdir(exist_ok=True)
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    service = IpponService(Config(data_dir=root / "home", models_dir=root / "models", threads=1,
+                                  llm=str(engine_models("llm-chat", "gguf"))))
+    service.add([root / "docs"])
+    return service
+
+
+def test_the_prompt_is_the_one_the_tiny_model_learned(trained):
+    examples = json.loads((Path(__file__).resolve().parents[2] / "scripts/testmodels/chat_examples.json")
+                          .read_text(encoding="utf-8"))
+    found = trained.search(RAG_QUESTION, trained.retrieval_settings(mode="lexical"))
+    chosen, _ = pack_sources(RAG_QUESTION, found.results, count_tokens=len, budget=10_000)
+    messages = [{"role": m.role, "content": m.content} for m in build_messages(RAG_QUESTION, chosen)]
+    # If the answer prompt changes, this fails: update the example in chat_examples.json to match.
+    assert messages in [e["messages"] for e in examples]
+
+
+def test_the_whole_chain_answers_exactly_and_cites_the_right_file(trained, monkeypatch, capsys):
+    events = list(trained.ask(RAG_QUESTION, retrieval=trained.retrieval_settings(mode="lexical"),
+                              chat=ChatSettings(temperature=0.0, max_tokens=64)))
+    done = events[-1]
+    assert done.answer == "富士山の標高は3776メートルです[1]。"
+    (citation,) = done.citations
+    assert Path(citation.path).name == "fuji.md" and citation.n == 1
+    assert RAG_DOCS["fuji.md"][citation.char_start:citation.char_end] == citation.text
+    home = trained.config.data_dir
+    (home / "config.toml").write_text(f'llm = "{trained.config.llm}"\nthreads = 1\n', encoding="utf-8")
+    monkeypatch.setenv("IPPON_HOME", str(home))
+    assert main(["ask", RAG_QUESTION, "--mode", "lexical", "--json", "--temperature", "0"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["answer"] == done.answer
+    assert [(c["n"], Path(c["path"]).name) for c in payload["citations"]] == [(1, "fuji.md")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -84,3 +85,45 @@ def load_config(path: Path | None = None) -> Config:
     data_dir = Path(str(values.pop("data_dir", data_dir))).expanduser()
     models_dir = Path(str(values.pop("models_dir", data_dir / "models"))).expanduser()
     return Config(data_dir=data_dir, models_dir=models_dir, **values)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def update_config_file(updates: dict[str, object], path: Path | None = None) -> Path:
+    """Set (or, with None, remove) top-level keys of config.toml, keeping every other line and comment.
+
+    The result is checked by loading it before it replaces the file, so a bad value never
+    leaves a configuration that the app cannot start with.
+    """
+    file = path or default_data_dir() / "config.toml"
+    unknown = sorted(set(updates) - {f.name for f in fields(Config)})
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    lines = file.read_text(encoding="utf-8").splitlines() if file.exists() else []
+    pending = dict(updates)
+    out = []
+    for line in lines:
+        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else None
+        if key in pending:
+            value = pending.pop(key)
+            if value is not None:
+                out.append(f"{key} = {_toml_value(value)}")
+            continue
+        out.append(line)
+    out.extend(f"{key} = {_toml_value(value)}" for key, value in pending.items() if value is not None)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
+    try:
+        load_config(tmp)
+    except ConfigError:
+        tmp.unlink()
+        raise
+    os.replace(tmp, file)
+    return file

@@ -19,7 +19,8 @@ USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ippon", description="一本 Ippon — private, Japanese-first RAG on Qwen3.")
+    parser = argparse.ArgumentParser(prog="ippon", description="一本 Ippon — private, Japanese-first RAG on Qwen3. "
+                                     "Run `ippon` with no arguments (or `ippon gui`) to open the window.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     for command in (library, ask, evaluate, engine, convert):
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        # The desktop window arrives with the GUI; until then the CLI is the whole app.
+        # `ippon` alone opens the window (app.launcher); reaching here means the CLI was called directly.
         parser.print_help()
         return 0
     try:

@@ -101,6 +101,15 @@ class Library:
                 self._embed(progress, cancel)
         return summary
 
+    def set_watch(self, path: Path, watch: bool) -> None:
+        """Follow (or stop following) a folder already in the library."""
+        key = normalize_path(path)
+        with self.writing():
+            roots = self.roots()
+            if not any(r.key == key for r in roots):
+                raise IpponError(f"{path}: not in the library")
+            self._save_roots(Root(r.path, watch) if r.key == key else r for r in roots)
+
     def remove(self, paths: Iterable[Path]) -> int:
         targets = [normalize_path(p) for p in paths]
         with self.writing():

@@ -37,6 +37,14 @@ class IpponService:
         self._reranker: Any = None
         self._llm: Any = None
 
+    def close(self) -> None:
+        """Free the loaded models (each holds native memory and, for llama.cpp, threads)."""
+        for name in ("_llm", "_reranker", "_embedder"):
+            model = getattr(self, name)
+            if model is not None:
+                model.close()
+                setattr(self, name, None)
+
     # --- library --------------------------------------------------------------------------
 
     @property

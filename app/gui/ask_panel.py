@@ -1,0 +1,238 @@
+"""Ask the library: the question, the answer streaming in as Markdown, thinking folded away, and the
+numbered citations with a preview of each source."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QSpinBox, QSplitter, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
+
+from ..core.answer import AskDone, Citation, source_label
+from .asking import AskController
+
+_TERMS = re.compile(r"[A-Za-z0-9]{2,}|[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]{2,}")
+_PARTICLES = re.compile(r"[のはがをにでとへやかもねよ？?、。「」]")
+
+
+def question_terms(question: str) -> list[str]:
+    """Words worth highlighting: Latin words and runs of Japanese between particles, 2 characters or more."""
+    text = unicodedata.normalize("NFKC", question)
+    terms = {piece for run in _TERMS.findall(text) for piece in _PARTICLES.split(run) if len(piece) >= 2}
+    return sorted(terms, key=len, reverse=True)
+
+
+def highlight(text: str, terms: list[str]) -> str:
+    """HTML of `text` with every occurrence of the terms marked (matching on the NFKC form)."""
+    normalized = unicodedata.normalize("NFKC", text)
+    if len(normalized) != len(text) or not terms:
+        return html.escape(text).replace("\n", "<br>")
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out, last = [], 0
+    for match in pattern.finditer(normalized):
+        out.append(html.escape(text[last:match.start()]))
+        out.append(f"<span style='background:#ffe58a;color:#000'>{html.escape(text[match.start():match.end()])}</span>")
+        last = match.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+class AskPanel(QWidget):
+    open_requested = Signal(str)
+
+    def __init__(self, controller: AskController, *, page_text=None, thumbnail=None,  # noqa: ANN001
+                 parent: QWidget | None = None) -> None:
+        """`page_text(citation)` and `thumbnail(path)` fetch preview material from the library."""
+        super().__init__(parent)
+        self.controller = controller
+        self._page_text = page_text
+        self._thumbnail = thumbnail
+        self._answer = ""
+        self._thinking = ""
+        self._question = ""
+        self._citations: list[Citation] = []
+
+        self.question = QLineEdit()
+        self.question.setPlaceholderText(self.tr("Ask your library… (Enter)"))
+        self.ask_button = QPushButton(self.tr("Ask"))
+        self.mode = QComboBox()
+        for key, label in (("off", self.tr("Thinking off")), ("on", self.tr("Thinking on")),
+                           ("budget", self.tr("Thinking budget"))):
+            self.mode.addItem(label, key)
+        self.budget = QSpinBox()
+        self.budget.setRange(16, 32768)
+        self.budget.setValue(512)
+        self.budget.setSuffix(self.tr(" tokens"))
+        self.budget.setEnabled(False)
+        self.mode.currentIndexChanged.connect(lambda: self.budget.setEnabled(self.mode.currentData() == "budget"))
+        top = QHBoxLayout()
+        top.addWidget(self.question, 1)
+        top.addWidget(self.mode)
+        top.addWidget(self.budget)
+        top.addWidget(self.ask_button)
+
+        self.thinking_toggle = QToolButton()
+        self.thinking_toggle.setText(self.tr("Thinking"))
+        self.thinking_toggle.setCheckable(True)
+        self.thinking_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.thinking_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.thinking_toggle.hide()
+        self.thinking_view = QTextBrowser()
+        self.thinking_view.setMaximumHeight(120)
+        self.thinking_view.hide()
+        self.thinking_toggle.toggled.connect(self._toggle_thinking)
+        self.answer_view = QTextBrowser()
+        self.answer_view.setOpenLinks(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        self.citations = QListWidget()
+        self.preview = QTextBrowser()
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.hide()
+        self.open_button = QPushButton(self.tr("Open file"))
+        self.open_button.setEnabled(False)
+        self.citations.currentRowChanged.connect(self._show_citation)
+        self.citations.itemActivated.connect(lambda _item: self._open_current())
+        self.open_button.clicked.connect(self._open_current)
+
+        answer_box = QWidget()
+        answer_layout = QVBoxLayout(answer_box)
+        answer_layout.setContentsMargins(0, 0, 0, 0)
+        answer_layout.addWidget(self.thinking_toggle)
+        answer_layout.addWidget(self.thinking_view)
+        answer_layout.addWidget(self.answer_view, 1)
+        answer_layout.addWidget(self.status)
+        source_box = QWidget()
+        source_layout = QVBoxLayout(source_box)
+        source_layout.setContentsMargins(0, 0, 0, 0)
+        source_layout.addWidget(QLabel(self.tr("Sources")))
+        source_layout.addWidget(self.citations, 1)
+        source_layout.addWidget(self.image)
+        source_layout.addWidget(self.preview, 2)
+        source_layout.addWidget(self.open_button)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(answer_box)
+        split.addWidget(source_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+
+        self.question.returnPressed.connect(self.submit)
+        self.ask_button.clicked.connect(self._ask_or_stop)
+        controller.sources.connect(self._on_sources)
+        controller.answer.connect(self._on_answer)
+        controller.thinking.connect(self._on_thinking)
+        controller.finished.connect(self._on_finished)
+        controller.failed.connect(self._on_failed)
+        controller.busy_changed.connect(self._on_busy)
+
+    # --- asking -------------------------------------------------------------------------------
+
+    def submit(self) -> None:
+        text = self.question.text().strip()
+        if not text or self.controller.busy:
+            return
+        self._question, self._answer, self._thinking = text, "", ""
+        self.answer_view.clear()
+        self.thinking_view.clear()
+        self.thinking_toggle.hide()
+        self.thinking_view.hide()
+        self.citations.clear()
+        self.preview.clear()
+        self.status.setText(self.tr("Searching…"))
+        self.controller.ask(text, thinking=self.mode.currentData(), budget=self.budget.value())
+
+    def _ask_or_stop(self) -> None:
+        if self.controller.busy:
+            self.controller.cancel()
+        else:
+            self.submit()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.ask_button.setText(self.tr("Stop") if busy else self.tr("Ask"))
+
+    def _on_sources(self, sources: list[Citation]) -> None:
+        self._set_citations(sources)
+        self.status.setText(self.tr("Answering…") if sources else "")
+
+    def _on_answer(self, text: str) -> None:
+        self._answer += text
+        self.answer_view.setMarkdown(self._answer)
+        self.answer_view.moveCursor(self.answer_view.textCursor().MoveOperation.End)
+
+    def _on_thinking(self, text: str) -> None:
+        self._thinking += text
+        self.thinking_toggle.show()
+        self.thinking_view.setPlainText(self._thinking)
+
+    def _toggle_thinking(self, shown: bool) -> None:
+        self.thinking_view.setVisible(shown)
+        self.thinking_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def _on_finished(self, done: AskDone) -> None:
+        if not done.answer and done.sources:  # no LLM configured: search results only
+            self.answer_view.setMarkdown(self.tr("No answering model is set up yet; these are the search results."))
+        elif done.answer and not self._answer:
+            self.answer_view.setMarkdown(done.answer)
+        cited = {c.n for c in done.citations}
+        for row in range(self.citations.count()):
+            item = self.citations.item(row)
+            font = item.font()
+            font.setBold(self._citations[row].n in cited)
+            item.setFont(font)
+        timings = done.timings
+        parts = []
+        if "time_to_first_token_s" in timings:
+            parts.append(self.tr("first token {s:.1f} s").format(s=timings["time_to_first_token_s"]))
+        if timings.get("tokens_per_s"):
+            parts.append(self.tr("{t:.1f} tokens/s").format(t=timings["tokens_per_s"]))
+        self.status.setText(" · ".join(parts))
+        if self._citations and self.citations.currentRow() < 0:
+            self.citations.setCurrentRow(0)
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(message)
+
+    # --- citations ------------------------------------------------------------------------------
+
+    def _set_citations(self, citations: list[Citation]) -> None:
+        self._citations = list(citations)
+        self.citations.clear()
+        for c in citations:
+            item = QListWidgetItem(f"[{c.n}] {source_label(c.path, c.page, c.slide)}")
+            item.setToolTip(c.path)
+            self.citations.addItem(item)
+
+    def _show_citation(self, row: int) -> None:
+        self.open_button.setEnabled(row >= 0)
+        if row < 0 or row >= len(self._citations):
+            return
+        c = self._citations[row]
+        terms = question_terms(self._question)
+        text = self._page_text(c) if self._page_text and c.page else c.text
+        head = html.escape(source_label(c.path, c.page, c.slide)) + (f" — {html.escape(c.heading)}" if c.heading else "")
+        self.preview.setHtml(f"<p><b>{head}</b></p><p>{highlight(text, terms)}</p>")
+        data = self._thumbnail(c.path) if self._thumbnail else None
+        if data:
+            pixmap = QPixmap()
+            pixmap.loadFromData(data)
+            self.image.setPixmap(pixmap)
+        self.image.setVisible(bool(data))
+
+    def _open_current(self) -> None:
+        row = self.citations.currentRow()
+        if 0 <= row < len(self._citations):
+            self.open_requested.emit(self._citations[row].path)
+
+
+def open_in_system_viewer(path: str) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path))))

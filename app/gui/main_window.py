@@ -1,0 +1,263 @@
+"""The main window: the library on the left (drop folders anywhere), asking on the right."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QMetaObject, QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+                               QSplitter, QWidget)
+
+from ..config import load_config, update_config_file
+from ..core.answer import Citation
+from ..core.ingest import IngestProgress, IngestSummary
+from ..core.service import IpponService
+from ..core.store import source_id_for
+from .ask_panel import AskPanel, open_in_system_viewer
+from .asking import AskController
+from .icon import app_icon
+from .quick_ask import QuickAskWindow
+from .settings_dialog import SettingsDialog
+from .sources_panel import SourcesPanel
+from .tasks import Op, TaskRunner
+from .tray import TrayController
+
+QUICK_ASK_SHORTCUT = "Ctrl+Shift+Space"
+
+
+class MainWindow(QMainWindow):
+    ingest_finished = Signal(object)  # IngestSummary, or the exception
+
+    def __init__(self, service: IpponService, *, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings or QSettings("Ippon", "Ippon")
+        self.runner = TaskRunner(self)
+        self.setWindowTitle("Ippon 一本")
+        self.setAcceptDrops(True)
+        self._ingest: Op | None = None
+        self._watch_stop: threading.Event | None = None
+
+        self.controller = AskController(service, self.runner, self)
+        self.sources_panel = SourcesPanel()
+        self.ask_panel = AskPanel(self.controller, page_text=self._page_text, thumbnail=self._thumbnail)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.sources_panel)
+        split.addWidget(self.ask_panel)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        self.setCentralWidget(split)
+        self.quick_ask = QuickAskWindow(AskController(service, self.runner, self))
+
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress_label = QLabel()
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.clicked.connect(self.cancel_ingest)
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.progress_label, self.progress, self.cancel_button):
+            row.addWidget(widget)
+        self.statusBar().addPermanentWidget(box)
+        self._show_progress(False)
+
+        self.sources_panel.add_requested.connect(self.choose_and_add)
+        self.sources_panel.remove_requested.connect(self.remove_paths)
+        self.sources_panel.watch_toggled.connect(self.set_watching)
+        self.ask_panel.open_requested.connect(open_in_system_viewer)
+        self._build_menus()
+        self.setWindowIcon(app_icon())
+        self.tray = TrayController(self.windowIcon(), self)
+        self.tray.quick_ask.connect(self.quick_ask.show_and_focus)
+        self.tray.show_window.connect(self.showNormal)
+        self.tray.quit_requested.connect(self.close)
+        self.tray.no_tray.connect(lambda message: self.statusBar().showMessage(message, 15000))
+        self.tray.announce_fallback(self.settings)
+        self._restore_geometry()
+        self.refresh_sources()
+
+    # --- menus ----------------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self._action(file_menu, self.tr("Add folder…"), self.choose_and_add, QKeySequence.StandardKey.Open)
+        self._action(file_menu, self.tr("Settings…"), self.edit_settings, QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        self._action(file_menu, self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        self.quick_ask_action = self._action(view_menu, self.tr("Quick ask"), self.quick_ask.show_and_focus,
+                                             QKeySequence(QUICK_ASK_SHORTCUT))
+        self.quick_ask_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self._action(view_menu, self.tr("Ask"), lambda: self.ask_panel.question.setFocus(), QKeySequence("Ctrl+L"))
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # noqa: ANN001
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # --- library --------------------------------------------------------------------------------
+
+    @Slot()
+    def refresh_sources(self) -> None:
+        self.runner.op(self.service.sources).success(self.sources_panel.set_sources).failure(self._error).run()
+        roots = self.service.library.roots()
+        self.sources_panel.watch_button.blockSignals(True)
+        self.sources_panel.watch_button.setChecked(any(r.watch for r in roots))
+        self.sources_panel.watch_button.blockSignals(False)
+
+    def choose_and_add(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder to the library"))
+        if folder:
+            self.add_paths([Path(folder)])
+
+    def add_paths(self, paths: list[Path]) -> None:
+        if self._ingest is not None:
+            self.statusBar().showMessage(self.tr("Still adding files; try again when it is done."), 5000)
+            return
+        service = self.service
+
+        def work(progress, cancel):  # noqa: ANN001, ANN202 - the Op passes both
+            return service.add(paths, progress=progress, cancel=cancel)
+
+        self._show_progress(True)
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(self.tr("Adding…"))
+        self._ingest = (self.runner.op(work, takes=("progress", "cancel")).progress(self._on_progress)
+                        .success(self._ingest_done).failure(self._ingest_failed).finally_(self._ingest_over).run())
+
+    def cancel_ingest(self) -> None:
+        if self._ingest is not None:
+            self._ingest.cancel.set()
+            self.progress_label.setText(self.tr("Cancelling…"))
+
+    def _on_progress(self, event: IngestProgress) -> None:
+        self.progress.setRange(0, max(event.total, 1))
+        self.progress.setValue(event.done)
+        what = self.tr("files") if event.phase == "index" else self.tr("vectors")
+        eta = self.tr(", {s:.0f} s left").format(s=event.eta_s) if event.eta_s else ""
+        self.progress_label.setText(f"{event.done}/{event.total} {what}{eta}")
+
+    def _ingest_done(self, summary: IngestSummary) -> None:
+        message = self.tr("{added} added, {updated} updated, {unchanged} unchanged, {failed} failed").format(
+            added=summary.added, updated=summary.updated, unchanged=summary.unchanged, failed=summary.failed)
+        if summary.cancelled:
+            message += self.tr(" (cancelled; add again to finish)")
+        self.statusBar().showMessage(message, 15000)
+        self.ingest_finished.emit(summary)
+
+    def _ingest_failed(self, exc: BaseException) -> None:
+        self._error(exc)
+        self.ingest_finished.emit(exc)
+
+    def _ingest_over(self) -> None:
+        self._ingest = None
+        self._show_progress(False)
+        self.refresh_sources()
+
+    def _show_progress(self, shown: bool) -> None:
+        for widget in (self.progress, self.progress_label, self.cancel_button):
+            widget.setVisible(shown)
+
+    def remove_paths(self, paths: list[str]) -> None:
+        self.runner.op(lambda: self.service.remove([Path(p) for p in paths])).success(
+            lambda _n: self.refresh_sources()).failure(self._error).run()
+
+    def set_watching(self, watch: bool) -> None:
+        """Follow (or stop following) every folder of the library while the window is open."""
+        library = self.service.library
+        for root in library.roots():
+            library.set_watch(Path(root.path), watch)
+        if watch and self._watch_stop is None:
+            from ..core.watch import watch_library
+
+            stop = self._watch_stop = threading.Event()
+            thread = threading.Thread(target=watch_library, name="ippon-watch", daemon=True,
+                                      kwargs={"library": library, "stop": stop, "on_update": self._watched})
+            thread.start()
+        elif not watch and self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+
+    def _watched(self, summary: IngestSummary) -> None:
+        # Called on the watcher's thread: hop to the main thread through a queued call.
+        if summary.added or summary.updated or summary.removed:
+            QMetaObject.invokeMethod(self, "refresh_sources", Qt.ConnectionType.QueuedConnection)
+
+    # --- previews -------------------------------------------------------------------------------
+
+    def _page_text(self, citation: Citation) -> str:
+        chunks = self.service.library.store.chunks_of(source_id_for(citation.path))
+        on_page = [c for c in chunks if c.page == citation.page]
+        if not on_page:
+            return citation.text
+        # Chunks overlap: rebuild the page from their offsets in the document.
+        text, end = "", on_page[0].char_start
+        for c in on_page:
+            if c.char_end > end:
+                text += c.text[max(0, end - c.char_start):]
+                end = c.char_end
+        return text
+
+    def _thumbnail(self, path: str) -> bytes | None:
+        record = self.service.library.store.source(source_id_for(path))
+        return record.thumbnail if record else None
+
+    # --- settings, drops, closing ---------------------------------------------------------------
+
+    def edit_settings(self) -> None:
+        changes = SettingsDialog.ask(self.service.config, self)
+        if not changes:
+            return
+        try:
+            update_config_file(changes, self.service.config.config_file)
+        except Exception as exc:  # noqa: BLE001 - a ConfigError to show
+            self._error(exc)
+            return
+        self.runner.cancel_all()
+        self.runner.wait()
+        self.service = IpponService(load_config())
+        self.controller.service = self.service
+        self.quick_ask.controller.service = self.service
+        self.refresh_sources()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def _error(self, exc: BaseException) -> None:
+        """Show an error without blocking the window (the message names the file and the reason)."""
+        self.statusBar().showMessage(str(exc), 20000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Ippon", str(exc), parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1180, 760)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Cancel whatever runs (an ingest stops after a whole batch of files) and wait for it."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+        self.runner.cancel_all()
+        self.runner.wait()
+        self.quick_ask.close()
+        if self.tray.icon is not None:
+            self.tray.icon.hide()
+        super().closeEvent(event)

@@ -1,0 +1,74 @@
+"""Settings: the models, the backend and server, and retrieval sizes — written to config.toml."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QWidget)
+
+from ..config import Config
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, config: Config, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Settings"))
+        self.config = config
+        form = QFormLayout(self)
+        data_dir = QLabel(str(config.data_dir))
+        data_dir.setToolTip(self.tr("Set IPPON_HOME to use another data folder"))
+        form.addRow(self.tr("Data folder"), data_dir)
+        self.paths = {}
+        for key, label in (("llm", self.tr("Answering model (LLM)")), ("embedder", self.tr("Embedder")),
+                           ("reranker", self.tr("Reranker"))):
+            edit = QLineEdit(getattr(config, key) or "")
+            edit.setPlaceholderText(self.tr("a .gguf file, an MLX folder, or a model name on the server"))
+            browse = QPushButton(self.tr("Browse…"))
+            browse.clicked.connect(lambda _=False, e=edit: self._browse(e))
+            row = QHBoxLayout()
+            row.addWidget(edit, 1)
+            row.addWidget(browse)
+            form.addRow(label, row)
+            self.paths[key] = edit
+        self.backend = QComboBox()
+        self.backend.addItems(["auto", "llamacpp", "mlx", "remote"])
+        self.backend.setCurrentText(config.backend)
+        form.addRow(self.tr("Backend"), self.backend)
+        self.remote_url = QLineEdit(config.remote_url or "")
+        self.remote_url.setPlaceholderText("http://gpu-server:8000")
+        form.addRow(self.tr("Server URL"), self.remote_url)
+        self.top_k = self._spin(1, 100, config.top_k)
+        form.addRow(self.tr("Sources per answer"), self.top_k)
+        self.chunk_tokens = self._spin(64, 8192, config.chunk_tokens)
+        form.addRow(self.tr("Chunk size (tokens)"), self.chunk_tokens)
+        self.threads = self._spin(0, 256, config.threads)
+        self.threads.setSpecialValueText(self.tr("automatic"))
+        form.addRow(self.tr("Threads"), self.threads)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    @staticmethod
+    def _spin(low: int, high: int, value: int) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setValue(value)
+        return spin
+
+    def _browse(self, edit: QLineEdit) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a model"), "", "GGUF (*.gguf);;All files (*)")
+        if path:
+            edit.setText(path)
+
+    def changes(self) -> dict[str, object]:
+        """The settings that differ from the current configuration (None removes a setting)."""
+        values: dict[str, object] = {key: edit.text().strip() or None for key, edit in self.paths.items()}
+        values.update(backend=self.backend.currentText(), remote_url=self.remote_url.text().strip() or None,
+                      top_k=self.top_k.value(), chunk_tokens=self.chunk_tokens.value(), threads=self.threads.value())
+        return {k: v for k, v in values.items() if getattr(self.config, k) != v}
+
+    @classmethod
+    def ask(cls, config: Config, parent: QWidget | None = None) -> dict[str, object] | None:
+        """Show the dialog; the changes, or None when cancelled. Tests replace this method."""
+        dialog = cls(config, parent)
+        return dialog.changes() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -38,6 +38,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Ippon 一本")
         self.setAcceptDrops(True)
         self._ingest: Op | None = None
+        self._ingest_result: object = None
         self._watch_stop: threading.Event | None = None
 
         self.controller = AskController(service, self.runner, self)
@@ -149,16 +150,17 @@ class MainWindow(QMainWindow):
         if summary.cancelled:
             message += self.tr(" (cancelled; add again to finish)")
         self.statusBar().showMessage(message, 15000)
-        self.ingest_finished.emit(summary)
+        self._ingest_result = summary
 
     def _ingest_failed(self, exc: BaseException) -> None:
         self._error(exc)
-        self.ingest_finished.emit(exc)
+        self._ingest_result = exc
 
     def _ingest_over(self) -> None:
         self._ingest = None
         self._show_progress(False)
         self.refresh_sources()
+        self.ingest_finished.emit(self._ingest_result)  # last: a new ingest may start from here
 
     def _show_progress(self, shown: bool) -> None:
         for widget in (self.progress, self.progress_label, self.cancel_button):

@@ -118,4 +118,5 @@ class TaskRunner(QObject):
 
     @property
     def busy(self) -> bool:
-        return bool(self._active)
+        """Whether any operation is still working (its callbacks may still be queued)."""
+        return any(not op.done.is_set() for op in self._active)

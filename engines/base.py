@@ -16,6 +16,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 
 EmbedKind = Literal["query", "document"]
+Role = Literal["chat", "embedder", "reranker"]  # what a model file is for
 FinishReason = Literal["stop", "length", "cancelled"]
 
 

@@ -12,7 +12,7 @@ import engines
 from ..core.answer import AskDone, AskSources, source_label
 from ..core.retrieval import SearchFilters
 from ..core.service import IpponService
-from .options import add_thinking_options, chat_settings, positive
+from .options import add_thinking_options, chat_settings, positive, print_delta
 
 
 def _retrieval_options(parser: argparse.ArgumentParser) -> None:
@@ -85,9 +85,7 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
                 if event.dropped and not args.json:
                     print(f"({event.dropped} more sources did not fit the model's context window)", file=sys.stderr)
             elif not args.json:
-                stream = sys.stderr if isinstance(event, engines.ThinkingDelta) else sys.stdout
-                stream.write(event.text)
-                stream.flush()
+                print_delta(event)
     except KeyboardInterrupt:
         cancel.cancel()
         raise

@@ -9,7 +9,7 @@ import sys
 import engines
 
 from ..core.service import IpponService
-from .options import add_thinking_options, chat_settings, positive
+from .options import add_thinking_options, chat_settings, positive, print_delta
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,10 +61,7 @@ def run_chat(args: argparse.Namespace, service: IpponService) -> int:
             if isinstance(event, engines.ChatDone):
                 done = event
             elif not args.json:
-                # Thinking goes to stderr, so stdout is exactly the answer.
-                stream = sys.stderr if isinstance(event, engines.ThinkingDelta) else sys.stdout
-                stream.write(event.text)
-                stream.flush()
+                print_delta(event)
     except KeyboardInterrupt:
         cancel.cancel()
         raise

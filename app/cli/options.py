@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import engines
 
@@ -33,3 +34,10 @@ def chat_settings(args: argparse.Namespace) -> engines.ChatSettings:
                                 think_budget=args.think_budget, max_tokens=args.max_tokens,
                                 temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
                                 presence_penalty=args.presence_penalty, seed=args.seed)
+
+
+def print_delta(event: engines.AnswerDelta | engines.ThinkingDelta) -> None:
+    """Stream text as it comes: thinking to stderr, so stdout is exactly the answer."""
+    stream = sys.stderr if isinstance(event, engines.ThinkingDelta) else sys.stdout
+    stream.write(event.text)
+    stream.flush()

@@ -6,12 +6,12 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from ..base import Role
 from ..errors import MissingBackendError, ModelFileError, WrongModelError
 from .gguf_header import read_gguf_header
 
-Role = Literal["chat", "embedder", "reranker"]
 # llama.cpp's pooling types, as written in `<arch>.pooling_type`.
 _POOLING_ROLE = {3: "embedder", 4: "reranker"}
 _ROLE_NAMES = {"chat": "a Qwen3 chat model", "embedder": "a Qwen3-Embedding model (LAST pooling)",

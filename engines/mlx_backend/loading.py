@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from .. import qwen3
+from ..base import Role
 from ..errors import MissingBackendError, ModelFileError, WrongModelError
 
-Role = Literal["chat", "embedder", "reranker"]
 _ROLE_NAMES = {"chat": "a Qwen3 chat model", "embedder": "a Qwen3-Embedding model",
                "reranker": "a Qwen3-Reranker model"}
 

@@ -12,7 +12,7 @@ import engines
 from ..config import load_config
 from ..core.service import IpponService
 from ..errors import IpponError
-from . import ask, convert, engine, evaluate, library
+from . import ask, convert, engine, evaluate, library, models
 
 # Errors whose message is meant for the user; anything else is a bug and keeps its traceback.
 USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "Run `ippon` with no arguments (or `ippon gui`) to open the window.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for command in (library, ask, evaluate, engine, convert):
+    for command in (library, ask, evaluate, engine, convert, models):
         command.register(sub)
     return parser
 

@@ -15,8 +15,9 @@ import engines
 from converters import ConversionProgress, ConversionResult
 from engines import ChatSettings
 
-from ..config import Config
+from ..config import Config, load_config, update_config_file
 from ..errors import IpponError
+from . import models
 from .answer import AskEvent, answer_question
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
@@ -215,6 +216,76 @@ class IpponService:
         loader = {"chat": engines.load_chat_model, "embedder": engines.load_embedder,
                   "reranker": engines.load_reranker}[role]
         return loader(model, backend=chosen, url=url, **options)
+
+    # --- models: catalog, picker, downloads, installed ------------------------------------
+
+    def model_catalog(self, path: Path | None = None) -> models.Catalog:
+        """The shipped catalog (resources/models.toml), or a catalog file of one's own."""
+        return models.load_catalog(path)
+
+    def recommend_models(self, *, ram_gb: float | None = None, chip: str | None = None, disk_gb: float | None = None,
+                         catalog: Path | None = None) -> models.Recommendation:
+        """LLM, embedder and reranker for this machine; any of its facts may be assumed instead."""
+        machine = models.detect_machine(self.config.models_dir, ram_gib=ram_gb, disk_gib=disk_gb,
+                                        apple_silicon=None if chip is None else chip == "apple")
+        return models.recommend(machine, self.model_catalog(catalog))
+
+    def installed_models(self) -> list[models.InstalledModel]:
+        return models.installed_models(self.config.models_dir)
+
+    def models_in_use(self) -> dict[str, str]:
+        """Installed model name -> the config.toml key (llm, embedder, reranker) that points at it."""
+        in_use = {}
+        for model in self.installed_models():
+            value = getattr(self.config, model.config_key) if model.config_key else None
+            if value and Path(value).expanduser().resolve() == model.path:
+                in_use[model.name] = model.config_key
+        return in_use
+
+    def pull_model(self, name: str, *, format: str | None = None, quant: str | None = None, convert: bool = False,
+                   catalog: Path | None = None, progress: Callable[[Any], None] | None = None,
+                   cancel: threading.Event | None = None) -> models.PullResult:
+        """Download (and if needed convert) a catalog model into the models folder."""
+        entry = self.model_catalog(catalog).get(name)
+        return models.pull(entry, models_dir=self.config.models_dir, fmt=format, quant=quant, convert=convert,
+                           progress=progress, cancel=cancel)
+
+    def import_model(self, path: Path, *, name: str | None = None, kind: str | None = None) -> models.InstalledModel:
+        """Install a local GGUF file, MLX folder or Hugging Face checkpoint folder (copied; checked first)."""
+        return models.import_model(path, models_dir=self.config.models_dir, name=name, kind=kind,
+                                   catalog=self.model_catalog())
+
+    def remove_model(self, name: str) -> tuple[models.InstalledModel, str | None]:
+        """Delete an installed model; also returns the config.toml key still pointing at it, if any."""
+        key = self.models_in_use().get(models.find_installed(self.config.models_dir, name).name)
+        return models.remove_installed(self.config.models_dir, name), key
+
+    def use_model(self, name: str, *, dim: int | None = None) -> dict[str, object]:
+        """Point config.toml's llm / embedder / reranker at an installed model; returns what was written."""
+        model = models.find_installed(self.config.models_dir, name)
+        if model.config_key is None:
+            raise models.ModelsError(f"{model.name} is a {model.kind}; no setting uses one yet")
+        updates: dict[str, object] = {model.config_key: str(model.path)}
+        if model.config_key == "embedder":
+            if dim is not None and model.dim and not 32 <= dim <= model.dim:
+                raise models.ModelsError(f"{model.name} makes vectors of up to {model.dim} dimensions; "
+                                         f"--dim must be from 32 to {model.dim}")
+            if dim is not None:
+                updates["embed_dim"] = dim
+            elif self.config.embed_dim and model.dim and self.config.embed_dim > model.dim:
+                updates["embed_dim"] = None  # the old size does not fit this model: use its full size
+        elif dim is not None:
+            raise models.ModelsError("--dim is for embedders only")
+        update_config_file(updates, self.config.config_file)
+        self.config = load_config(self.config.config_file)
+        # The next call loads the newly chosen model (the library chunks with the embedder's tokenizer).
+        if model.config_key == "llm":
+            self._llm = None
+        elif model.config_key == "reranker":
+            self._reranker = None
+        else:
+            self._embedder = self._library = None
+        return updates
 
 
 __all__ = ["IpponService", "ConversionProgress", "ConversionResult"]

@@ -1,0 +1,227 @@
+"""`ippon models recommend | list | pull | import | remove | use`: the models from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import converters
+
+from ..core import models
+from ..core.service import IpponService
+from .progress import ProgressBar, describe_conversion
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("models", help="recommend, download, import and choose models",
+                           description="The models Ippon runs: a recommendation for this machine, downloads "
+                                       "from the Hugging Face Hub (resumable, verified), local imports, and "
+                                       "which installed model config.toml uses.")
+    actions = group.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    catalog = argparse.ArgumentParser(add_help=False)
+    catalog.add_argument("--catalog", type=Path, metavar="FILE",
+                         help="a catalog file of one's own (default: the shipped resources/models.toml)")
+
+    rec = actions.add_parser("recommend", parents=[catalog], help="the LLM, embedder and reranker for this machine")
+    rec.add_argument("--assume-ram", type=float, metavar="GB", help="plan for this much RAM instead")
+    rec.add_argument("--assume-chip", choices=("apple", "x86"), help="plan for Apple Silicon (MLX) or not (GGUF)")
+    rec.add_argument("--assume-disk", type=float, metavar="GB", help="plan for this much free disk instead")
+    rec.add_argument("--json", action="store_true")
+    rec.set_defaults(handler=run_recommend)
+
+    lst = actions.add_parser("list", parents=[catalog], help="the catalog and the installed models")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=run_list)
+
+    pull = actions.add_parser("pull", parents=[catalog], help="download a catalog model (converting if needed)",
+                              description="Download a catalog model into the models folder. Without an official "
+                                          "build in the chosen format and quantization, the original checkpoint "
+                                          "is downloaded and converted. An interrupted pull resumes when run again.")
+    pull.add_argument("name", metavar="NAME", help="a catalog name (see `ippon models list`)")
+    pull.add_argument("--format", choices=models.catalog.FORMATS,
+                      help="default: mlx on Apple Silicon, gguf elsewhere; hf keeps the original checkpoint")
+    pull.add_argument("--quant", help="GGUF: q4_k_m, q8_0, f16, …; MLX: 4bit, 8bit, bf16 "
+                                      "(default: 4-bit for LLMs, 8-bit for embedders and rerankers)")
+    pull.add_argument("--convert", action="store_true", help="build from the original even if a build exists")
+    pull.add_argument("--use", action="store_true", help="then point config.toml at it")
+    pull.add_argument("--json", action="store_true", help="print one JSON object and no progress")
+    pull.set_defaults(handler=run_pull)
+
+    imp = actions.add_parser("import", help="install a local GGUF file, MLX folder or Hugging Face checkpoint",
+                             description="Copy a local model into the models folder after checking its kind and "
+                                         "architecture: a .gguf file, an MLX folder, or a Hugging Face checkpoint "
+                                         "folder (config.json, *.safetensors, tokenizer.json).")
+    imp.add_argument("path", type=Path, metavar="PATH")
+    imp.add_argument("--name", help="the installed name (default: from the file or folder name)")
+    imp.add_argument("--kind", choices=("llm", "embedder", "reranker"),
+                     help="what it is, when its name and config do not tell (rerankers look like LLMs)")
+    imp.add_argument("--use", action="store_true", help="then point config.toml at it")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(handler=run_import)
+
+    rm = actions.add_parser("remove", help="delete an installed model")
+    rm.add_argument("name", metavar="NAME")
+    rm.add_argument("--json", action="store_true")
+    rm.set_defaults(handler=run_remove)
+
+    use = actions.add_parser("use", help="point config.toml's llm, embedder or reranker at an installed model")
+    use.add_argument("name", metavar="NAME")
+    use.add_argument("--dim", type=int, help="embedders: the vector size to store (Matryoshka, 32 up to full)")
+    use.add_argument("--json", action="store_true")
+    use.set_defaults(handler=run_use)
+
+
+def describe_models_progress(event: Any) -> tuple[str, int, int, str]:
+    """Downloads in MB (rich counts whole units), conversions per tensor."""
+    if isinstance(event, models.DownloadProgress):
+        if event.stage == "verify":
+            return "verify", event.file_done // 10**6, max(1, -(-event.file_total // 10**6)), f"verify {event.file}"
+        eta = f" {event.rate / 1e6:.1f} MB/s" if event.rate else ""
+        return "download", event.done // 10**6, max(1, -(-event.total // 10**6)), f"MB {event.file}{eta}"
+    if isinstance(event, converters.ConversionProgress):
+        return describe_conversion(event)
+    return "work", 0, 1, str(event)
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:.1f} GB"
+
+
+def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
+    rec = service.recommend_models(ram_gb=args.assume_ram, chip=args.assume_chip, disk_gb=args.assume_disk,
+                                   catalog=args.catalog)
+    if args.json:
+        print(json.dumps(rec.as_dict(), ensure_ascii=False))
+        return 0
+    m = rec.machine
+    fmt = "MLX (Metal)" if m.apple_silicon else "GGUF (llama.cpp)"
+    print(f"For {m.ram_gib:.0f} GB RAM, {'Apple Silicon' if m.apple_silicon else 'x86 / other'}, "
+          f"{m.free_disk_gib:.0f} GB free disk: {fmt} builds")
+    for pick in rec.picks():
+        dim = f", {pick.dim} dims" if pick.dim else ""
+        print(f"  {pick.role:<9} {pick.entry.name} {pick.quant} (about {_gb(pick.memory)} of memory{dim})")
+        print(f"            {pick.reason}")
+    print("Install them with:")
+    for pick in rec.picks():
+        print(f"  ippon models pull {pick.entry.name} --format {pick.format} --quant {pick.quant} --use")
+    return 0
+
+
+def run_list(args: argparse.Namespace, service: IpponService) -> int:
+    catalog = service.model_catalog(args.catalog)
+    installed = service.installed_models()
+    in_use = service.models_in_use()
+    by_model: dict[str, list[str]] = {}
+    for m in installed:
+        by_model.setdefault(m.model or "", []).append(m.name)
+    if args.json:
+        print(json.dumps({
+            "catalog": [{**e.as_dict(), "installed": by_model.get(e.name, [])} for e in catalog],
+            "installed": [{**m.as_dict(), "in_use": in_use.get(m.name)} for m in installed],
+        }, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("model", "kind", "params", "formats", "installed", box=None, title="Catalog")
+    for e in catalog:
+        names = [f"{n}{' *' if n in in_use else ''}" for n in by_model.get(e.name, [])]
+        label = e.name + (" (alternative)" if e.alternative else "")
+        table.add_row(label, e.kind, f"{e.params_b:g}B", ", ".join(e.formats()), "\n".join(names))
+    console = Console()
+    console.print(table)
+    if installed:
+        mine = Table("installed", "kind", "format", "size", "used as", box=None, title="Installed")
+        for m in installed:
+            mine.add_row(m.name, m.kind, f"{m.format} {m.quant}", _gb(m.size_bytes), in_use.get(m.name, ""))
+        console.print(mine)
+    else:
+        console.print("Nothing installed yet: `ippon models recommend`, then `ippon models pull NAME`.")
+    return 0
+
+
+def _report(model: models.InstalledModel, verb: str, args: argparse.Namespace, extra: dict | None = None) -> None:
+    if args.json:
+        print(json.dumps({**model.as_dict(), **(extra or {})}, ensure_ascii=False))
+    else:
+        print(f"{verb} {model.name} ({model.kind}, {model.format} {model.quant}, {_gb(model.size_bytes)}) "
+              f"at {model.path}")
+
+
+def _then_use(args: argparse.Namespace, service: IpponService, model: models.InstalledModel) -> dict | None:
+    if not getattr(args, "use", False):
+        if not args.json and model.config_key:
+            print(f"Use it with `ippon models use {model.name}`.")
+        return None
+    written = service.use_model(model.name)
+    if not args.json:
+        _print_use(written)
+    return written
+
+
+def run_pull(args: argparse.Namespace, service: IpponService) -> int:
+    cancel = threading.Event()
+    with ProgressBar(describe_models_progress, enabled=not args.json) as on_progress:
+        try:
+            result = service.pull_model(args.name, format=args.format, quant=args.quant, convert=args.convert,
+                                        catalog=args.catalog, progress=on_progress, cancel=cancel)
+        except KeyboardInterrupt:
+            cancel.set()
+            print("ippon: interrupted; run the same command again to resume the download", file=sys.stderr)
+            raise
+    for warning in result.warnings:
+        print(f"ippon: warning: {warning}", file=sys.stderr)
+    verb = "Already installed:" if result.already_installed else "Converted and installed" if result.converted \
+        else "Installed"
+    if args.json:
+        used = _then_use(args, service, result.model)
+        _report(result.model, verb, args, {"already_installed": result.already_installed,
+                                           "converted": result.converted, "warnings": list(result.warnings),
+                                           "config": used})
+        return 0
+    _report(result.model, verb, args)
+    _then_use(args, service, result.model)
+    return 0
+
+
+def run_import(args: argparse.Namespace, service: IpponService) -> int:
+    model = service.import_model(args.path, name=args.name, kind=args.kind)
+    if args.json:
+        used = _then_use(args, service, model)
+        _report(model, "Imported", args, {"config": used})
+        return 0
+    _report(model, "Imported", args)
+    _then_use(args, service, model)
+    return 0
+
+
+def run_remove(args: argparse.Namespace, service: IpponService) -> int:
+    model, key = service.remove_model(args.name)
+    if args.json:
+        print(json.dumps({"removed": model.name, "was_in_use_as": key}))
+        return 0
+    print(f"Removed {model.name} ({_gb(model.size_bytes)} freed).")
+    if key:
+        print(f"ippon: warning: config.toml's `{key}` still points at it: `ippon models use` another one",
+              file=sys.stderr)
+    return 0
+
+
+def _print_use(written: dict) -> None:
+    for key, value in written.items():
+        print(f"config.toml: {key} = {value}" if value is not None else f"config.toml: {key} removed (full size)")
+    if "embedder" in written:
+        print("The library's vectors come from the embedder: run `ippon reindex --vectors` to recompute them.")
+
+
+def run_use(args: argparse.Namespace, service: IpponService) -> int:
+    written = service.use_model(args.name, dim=args.dim)
+    if args.json:
+        print(json.dumps(written, ensure_ascii=False))
+    else:
+        _print_use(written)
+    return 0

@@ -1,0 +1,142 @@
+"""`ippon models import PATH`: a GGUF file, an MLX folder or a Hugging Face checkpoint folder,
+checked for its kind and architecture, then copied in and installed like a pulled model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import converters
+from engines.errors import EngineError
+from engines.llamacpp_backend.gguf_header import read_gguf_header
+
+from . import machine
+from .catalog import Catalog, size_text
+from .errors import ImportRefusedError, NotEnoughDiskError
+from .installed import MANIFEST, InstalledModel, file_entries, install, partial_dir, safe_name
+
+# llama.cpp's `general.file_type` values (enum llama_ftype) for the types Ippon writes or meets most.
+GGUF_FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0", 15: "q4_k_m", 17: "q5_k_m", 18: "q6_k", 32: "bf16", 2: "q4_0",
+                   8: "q5_0", 14: "q4_k_s", 16: "q5_k_s", 10: "q2_k", 12: "q3_k_m"}
+_POOLING_KIND = {3: "embedder", 4: "reranker"}  # <arch>.pooling_type: LAST, RANK
+KINDS = ("llm", "embedder", "reranker")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalModel:
+    """What a local file or folder holds, as far as its headers and config say."""
+
+    path: Path
+    format: str  # gguf | mlx | hf
+    kind: str
+    quant: str
+    architecture: str
+    dim: int | None
+
+
+def inspect_local(path: Path, *, kind: str | None = None) -> LocalModel:
+    """Kind, format and quantization of a local model, or ImportRefusedError saying what is wrong."""
+    path = Path(path).expanduser().absolute()
+    if kind is not None and kind not in KINDS:
+        raise ImportRefusedError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if not path.exists():
+        raise ImportRefusedError(f"{path}: no such file or folder")
+    if path.is_file():
+        return _inspect_gguf(path, kind)
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ImportRefusedError(f"{path}: not a model folder (no config.json); import a .gguf file, an MLX folder "
+                                 "or a Hugging Face checkpoint folder")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ImportRefusedError(f"{config_file}: unreadable ({exc})") from exc
+    if "ippon_kind" in config or "quantization" in config:
+        return _inspect_mlx(path, config, kind)
+    try:
+        ckpt = converters.open_checkpoint(path, kind=kind)
+    except converters.ConversionError as exc:
+        raise ImportRefusedError(f"cannot import: {exc}") from exc
+    dim = ckpt.dims.hidden_size if ckpt.kind.value == "embedder" else None
+    return LocalModel(path, "hf", ckpt.kind.value, "original", "qwen3", dim)
+
+
+def _inspect_gguf(path: Path, kind: str | None) -> LocalModel:
+    try:
+        meta = read_gguf_header(path)
+    except EngineError as exc:
+        raise ImportRefusedError(f"cannot import: {exc}") from exc
+    arch = str(meta.get("general.architecture", "?"))
+    if arch != "qwen3":
+        raise ImportRefusedError(f"{path}: architecture {arch!r}; Ippon runs Qwen3 models (architecture qwen3)")
+    found = _POOLING_KIND.get(int(meta.get(f"{arch}.pooling_type") or 0), "llm")
+    if kind is not None and kind != found:
+        raise ImportRefusedError(f"{path}: this GGUF holds a model of kind {found} (by its pooling type), not {kind}; "
+                                 "convert the Hugging Face checkpoint with `ippon convert --to gguf` to get one")
+    file_type = meta.get("general.file_type")
+    quant = GGUF_FILE_TYPES.get(file_type, f"type{file_type}") if isinstance(file_type, int) else "unknown"
+    dim = meta.get(f"{arch}.embedding_length") if found == "embedder" else None
+    return LocalModel(path, "gguf", found, quant, arch, dim if isinstance(dim, int) else None)
+
+
+def _inspect_mlx(path: Path, config: dict, kind: str | None) -> LocalModel:
+    arch = config.get("model_type")
+    if arch != "qwen3":
+        raise ImportRefusedError(f"{path}: model_type {arch!r}; Ippon runs Qwen3 models (qwen3)")
+    if not list(path.glob("*.safetensors")) or not (path / "tokenizer.json").is_file():
+        raise ImportRefusedError(f"{path}: an MLX folder needs *.safetensors weights and tokenizer.json")
+    declared = config.get("ippon_kind")
+    if declared in KINDS:
+        found = declared
+    elif (path / "modules.json").is_file() or (path / "1_Pooling").is_dir():
+        found = "embedder"
+    else:
+        found = "reranker" if "rerank" in path.name.lower() else "llm"
+    if declared in KINDS and kind is not None and kind != declared:
+        raise ImportRefusedError(f"{path}: its config says it is a {declared}, not a {kind}")
+    found = kind or found
+    bits = (config.get("quantization") or {}).get("bits")
+    quant = f"{bits}bit" if bits else ("f32" if config.get("torch_dtype") == "float32" else "bf16")
+    return LocalModel(path, "mlx", found, quant, "qwen3", config.get("hidden_size") if found == "embedder" else None)
+
+
+def import_model(path: Path, *, models_dir: Path, name: str | None = None, kind: str | None = None,
+                 catalog: Catalog | None = None) -> InstalledModel:
+    """Check `path`, copy it under models_dir and install it; the original is left untouched."""
+    local = inspect_local(path, kind=kind)
+    stem = local.path.stem if local.format == "gguf" else local.path.name
+    folder_name = safe_name(name or (stem if local.format == "gguf" else f"{stem}-{local.format}"))
+    size = (local.path.stat().st_size if local.path.is_file()
+            else sum(p.stat().st_size for p in local.path.rglob("*") if p.is_file()))
+    free = machine.free_disk_bytes(models_dir)
+    if size > free:
+        raise NotEnoughDiskError(f"importing {local.path.name} needs {size_text(size)} of free disk and "
+                                 f"{size_text(free)} is free under {models_dir}")
+    staged = partial_dir(models_dir, f"import-{folder_name}")
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if local.format == "gguf":
+            staged.mkdir()
+            shutil.copy2(local.path, staged / local.path.name)
+        else:
+            shutil.copytree(local.path, staged, ignore=shutil.ignore_patterns(".*", MANIFEST))
+        model = _catalog_name(local, catalog)
+        manifest = {"model": model, "kind": local.kind, "format": local.format, "quant": local.quant,
+                    "architecture": local.architecture, "dim": local.dim,
+                    "path": local.path.name if local.format == "gguf" else ".",
+                    "source": {"imported_from": str(local.path)}, "files": file_entries(staged)}
+        return install(staged, models_dir, folder_name, manifest)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _catalog_name(local: LocalModel, catalog: Catalog | None) -> str | None:
+    """The catalog entry a file or folder is named after (Qwen3-1.7B-Q8_0.gguf -> Qwen3-1.7B), if any."""
+    if catalog is None:
+        return None
+    stem = local.path.name.lower()
+    matches = [e.name for e in catalog if stem.startswith(e.name.lower()) and e.kind == local.kind]
+    return max(matches, key=len) if matches else None

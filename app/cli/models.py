@@ -78,17 +78,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def describe_models_progress(event: Any) -> tuple[str, int, int, str]:
     """Downloads in MB (rich counts whole units), conversions per tensor."""
     if isinstance(event, models.DownloadProgress):
+        done, total = (event.file_done, event.file_total) if event.stage == "verify" else (event.done, event.total)
+        total_mb = max(1, -(-total // 10**6))
+        done_mb = total_mb if done >= total else done // 10**6
         if event.stage == "verify":
-            return "verify", event.file_done // 10**6, max(1, -(-event.file_total // 10**6)), f"verify {event.file}"
-        eta = f" {event.rate / 1e6:.1f} MB/s" if event.rate else ""
-        return "download", event.done // 10**6, max(1, -(-event.total // 10**6)), f"MB {event.file}{eta}"
+            return "verify", done_mb, total_mb, f"verify {event.file}"
+        rate = f" {event.rate / 1e6:.1f} MB/s" if event.rate else ""
+        return "download", done_mb, total_mb, f"MB {event.file}{rate}"
     if isinstance(event, converters.ConversionProgress):
         return describe_conversion(event)
     return "work", 0, 1, str(event)
 
 
-def _gb(n: float) -> str:
-    return f"{n / 2**30:.1f} GB"
+def _size(n: float) -> str:
+    return models.catalog.size_text(n)
 
 
 def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
@@ -103,7 +106,7 @@ def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
           f"{m.free_disk_gib:.0f} GB free disk: {fmt} builds")
     for pick in rec.picks():
         dim = f", {pick.dim} dims" if pick.dim else ""
-        print(f"  {pick.role:<9} {pick.entry.name} {pick.quant} (about {_gb(pick.memory)} of memory{dim})")
+        print(f"  {pick.role:<9} {pick.entry.name} {pick.quant} (about {_size(pick.memory)} of memory{dim})")
         print(f"            {pick.reason}")
     print("Install them with:")
     for pick in rec.picks():
@@ -137,7 +140,7 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
     if installed:
         mine = Table("installed", "kind", "format", "size", "used as", box=None, title="Installed")
         for m in installed:
-            mine.add_row(m.name, m.kind, f"{m.format} {m.quant}", _gb(m.size_bytes), in_use.get(m.name, ""))
+            mine.add_row(m.name, m.kind, f"{m.format} {m.quant}", _size(m.size_bytes), in_use.get(m.name, ""))
         console.print(mine)
     else:
         console.print("Nothing installed yet: `ippon models recommend`, then `ippon models pull NAME`.")
@@ -148,7 +151,7 @@ def _report(model: models.InstalledModel, verb: str, args: argparse.Namespace, e
     if args.json:
         print(json.dumps({**model.as_dict(), **(extra or {})}, ensure_ascii=False))
     else:
-        print(f"{verb} {model.name} ({model.kind}, {model.format} {model.quant}, {_gb(model.size_bytes)}) "
+        print(f"{verb} {model.name} ({model.kind}, {model.format} {model.quant}, {_size(model.size_bytes)}) "
               f"at {model.path}")
 
 
@@ -204,7 +207,7 @@ def run_remove(args: argparse.Namespace, service: IpponService) -> int:
     if args.json:
         print(json.dumps({"removed": model.name, "was_in_use_as": key}))
         return 0
-    print(f"Removed {model.name} ({_gb(model.size_bytes)} freed).")
+    print(f"Removed {model.name} ({_size(model.size_bytes)} freed).")
     if key:
         print(f"ippon: warning: config.toml's `{key}` still points at it: `ippon models use` another one",
               file=sys.stderr)

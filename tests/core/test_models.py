@@ -529,7 +529,7 @@ def test_cli_import_list_use_remove(capsys, engine_models, tmp_path):
     code, out, _ = _cli(capsys, "list", "--json")
     assert json.loads(out)["installed"][0]["in_use"] == "embedder"
     code, out, _ = _cli(capsys, "list")
-    assert code == 0 and re.search(rf"{name}\s+embedder\s+gguf f16\s+[\d.]+ GB\s+embedder", out)
+    assert code == 0 and re.search(rf"{name}\s+embedder\s+gguf f16\s+[\d.]+ [MG]B\s+embedder", out)
 
     code, out, err = _cli(capsys, "remove", name)
     assert code == 0 and f"Removed {name}" in out and "still points at it" in err

@@ -2,10 +2,11 @@
 verified downloads with progress and cancel.
 
 huggingface-hub does the talking (its session with the offline switch, proxy settings and
-token headers; `HfApi.model_info`; `hf_hub_url`). Only the byte loop is Ippon's own: since
-huggingface-hub 1.x every download starts a fresh, uniquely named temporary file that is
-deleted when the download fails (huggingface/huggingface_hub#4196, #4228), so an interrupted
-pull would start again from zero. Here each file streams into a `.part` file named after its
+token headers; `HfApi.model_info`; `hf_hub_url`). Only the byte loop is Ippon's own: the
+huggingface-hub installed here (2.x) starts every download in a fresh, uniquely named
+temporary file and deletes it when the download fails (file_download.py,
+`_download_to_tmp_and_move`; huggingface/huggingface_hub#4196), so an interrupted pull would
+start again from zero. Here each file streams into a `.part` file named after its
 hash, which the next run continues with an HTTP Range request.
 
 The endpoint and token are read from the environment on every call (HF_ENDPOINT, HF_TOKEN),

@@ -129,6 +129,7 @@ def install(staged: Path, models_dir: Path, name: str, manifest: dict[str, Any])
 
 def remove_installed(models_dir: Path, name: str) -> InstalledModel:
     """Delete an installed model (and any partial download of the same name)."""
+    sweep_removed(models_dir)
     model = find_installed(models_dir, name)
     trash = partial_dir(models_dir, f"removing-{model.name}-{os.getpid()}")
     trash.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,8 @@ from . import machine
 from .catalog import CatalogEntry, size_text
 from .errors import ModelsError, NotEnoughDiskError
 from .hub import Downloader, ProgressCallback, RemoteFile, RemoteRepo, repo_files
-from .installed import InstalledModel, file_entries, install, partial_dir, read_manifest, safe_name
+from .installed import (InstalledModel, file_entries, install, partial_dir, read_manifest, safe_name,
+                        sweep_removed)
 
 # Files of a checkpoint (original or MLX) worth fetching: weights, configs, tokenizer, template,
 # licence. Sentence-transformers keeps its pooling settings in numbered folders (1_Pooling/).
@@ -77,6 +78,7 @@ def pull(entry: CatalogEntry, *, models_dir: Path, fmt: str | None = None, quant
         raise ModelsError(f"{entry.name} in {fmt} comes as {', '.join(entry.quants(fmt))}, not {quant}")
     name = install_name(entry, fmt, quant)
     models_dir = Path(models_dir)
+    sweep_removed(models_dir)
     existing = read_manifest(models_dir / name)
     if existing is not None:
         return PullResult(existing, already_installed=True)

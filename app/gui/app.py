@@ -50,6 +50,7 @@ def run_gui(argv: list[str]) -> int:
         if args.screenshot:
             return screenshot(window, args)
         window.show()
+        window.first_run()
         return app.exec()
     finally:
         window.service.close()

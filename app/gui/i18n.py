@@ -43,6 +43,15 @@ JA = {
     "Browse…": "参照…", "Backend": "バックエンド", "Server URL": "サーバー URL", "Sources per answer": "回答に使う出典数",
     "Chunk size (tokens)": "チャンクの大きさ（トークン）", "Threads": "スレッド数", "automatic": "自動",
     "Choose a model": "モデルを選択",
+    "Models": "モデル", "Models…": "モデル…", "Role": "役割", "Model": "モデル", "Format": "形式", "Why": "理由",
+    "Download and use the recommended models": "おすすめのモデルをダウンロードして使う",
+    "Name": "名前", "Kind": "種類", "Size": "サイズ", "In use": "使用中", "Use": "使う", "Import…": "読み込み…",
+    "Recommended for this machine": "このマシンへのおすすめ", "Installed": "インストール済み",
+    "Apple Silicon": "Apple シリコン", "not Apple Silicon": "Apple シリコン以外",
+    "{ram:.0f} GB memory, {chip}, {disk:.0f} GB free disk": "メモリ {ram:.0f} GB・{chip}・空きディスク {disk:.0f} GB",
+    "Import a model": "モデルを読み込む",
+    "No models yet: keyword search works; choose models to ask.":
+        "モデルがまだありません。キーワード検索は使えます。質問するにはモデルを選んでください。",
 }
 
 

@@ -18,6 +18,7 @@ from ..core.store import source_id_for
 from .ask_panel import AskPanel, open_in_system_viewer
 from .asking import AskController
 from .icon import app_icon
+from .models_dialog import ModelsDialog
 from .quick_ask import QuickAskWindow
 from .settings_dialog import SettingsDialog
 from .sources_panel import SourcesPanel
@@ -79,12 +80,28 @@ class MainWindow(QMainWindow):
         self.tray.announce_fallback(self.settings)
         self._restore_geometry()
         self.refresh_sources()
+        self.models_dialog: ModelsDialog | None = None
+
+    def first_run(self) -> None:
+        """With no models at all, open the model picker; search by keywords works meanwhile."""
+        config = self.service.config
+        if not (config.llm or config.embedder or config.reranker or self.service.installed_models()):
+            self.show_models()
+            self.statusBar().showMessage(self.tr("No models yet: keyword search works; choose models to ask."), 20000)
+
+    def show_models(self) -> None:
+        if self.models_dialog is None:
+            self.models_dialog = ModelsDialog(self.service, self.runner, self)
+            self.models_dialog.changed.connect(self.reload_service)
+        self.models_dialog.show()
+        self.models_dialog.raise_()
 
     # --- menus ----------------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
         self._action(file_menu, self.tr("Add folder…"), self.choose_and_add, QKeySequence.StandardKey.Open)
+        self._action(file_menu, self.tr("Models…"), self.show_models, QKeySequence("Ctrl+M"))
         self._action(file_menu, self.tr("Settings…"), self.edit_settings, QKeySequence.StandardKey.Preferences)
         file_menu.addSeparator()
         self._action(file_menu, self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
@@ -221,11 +238,19 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - a ConfigError to show
             self._error(exc)
             return
-        self.runner.cancel_all()
-        self.runner.wait()
-        self.service = IpponService(load_config())
+        self.reload_service()
+
+    def reload_service(self) -> None:
+        """Start over with the configuration as it now is on disk (after Settings or Models changed it)."""
+        if self._ingest is not None or self.controller.busy or self.quick_ask.controller.busy:
+            self.runner.cancel_all()
+            self.runner.wait()
+        old, self.service = self.service, IpponService(load_config())
+        old.close()
         self.controller.service = self.service
         self.quick_ask.controller.service = self.service
+        if self.models_dialog is not None:
+            self.models_dialog.service = self.service
         self.refresh_sources()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name

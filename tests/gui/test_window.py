@@ -170,3 +170,23 @@ def test_screenshot_command_writes_a_png(tmp_path, monkeypatch, qtbot):
     out = tmp_path / "main.png"
     assert run_gui(["--screenshot", str(out), "--view", "main", "--size", "800x500"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_first_run_opens_the_model_picker_and_using_a_model_reloads(make_window, qtbot, engine_models, monkeypatch):
+    window = make_window()
+    monkeypatch.setenv("IPPON_HOME", str(window.service.config.data_dir))
+    window.first_run()
+    dialog = window.models_dialog
+    assert dialog is not None and dialog.isVisible()
+    roles = [dialog.recommended.item(r, 0).text() for r in range(dialog.recommended.rowCount())]
+    assert roles == ["llm", "embedder", "reranker"]
+    assert all(dialog.recommended.item(r, 3).text() for r in range(3))  # each pick says why
+    dialog.import_path(Path("/nonexistent/model.gguf"))
+    assert "model.gguf" in dialog.status.text()
+    dialog.import_path(engine_models("llm-chat", "gguf"))
+    assert dialog.installed.rowCount() == 1 and dialog.installed.item(0, 1).text() == "llm"
+    dialog.installed.selectRow(0)
+    dialog.use_selected()
+    assert window.service.config.llm and Path(window.service.config.llm).name.endswith(".gguf")
+    assert dialog.installed.item(0, 4).text() == "llm"
+    assert window.controller.service is window.service

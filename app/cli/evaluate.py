@@ -10,6 +10,7 @@ from pathlib import Path
 from ..core.evaluation import format_table_rows
 from ..core.service import IpponService
 from .options import positive
+from .progress import ProgressBar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,11 +47,16 @@ def run_eval(args: argparse.Namespace, service: IpponService) -> int:
     if args.questions == "generate":
         if args.out is None:
             raise SystemExit("ippon: error: eval generate needs --out FILE")
-        count = service.generate_questions(args.out, n=args.n)
+        with ProgressBar(lambda e: ("generate", e[0], e[1], "questions"), enabled=not args.json) as on_progress:
+            progress = (lambda done, total: on_progress((done, total))) if on_progress else None
+            count = service.generate_questions(args.out, n=args.n, progress=progress)
         print(json.dumps({"questions": count, "out": str(args.out)}) if args.json
               else f"Wrote {count} questions to {args.out}")
         return 0
-    reports = service.evaluate(Path(args.questions), _configs(args.config), mode=args.mode, rerank=args.rerank)
+    with ProgressBar(lambda e: (e[0], e[1], e[2], f"{e[0]} questions"), enabled=not args.json) as on_progress:
+        progress = (lambda name, done, total: on_progress((name, done, total))) if on_progress else None
+        reports = service.evaluate(Path(args.questions), _configs(args.config), mode=args.mode, rerank=args.rerank,
+                                   progress=progress)
     if args.json:
         print(json.dumps({"configs": {r.name: r.as_dict() for r in reports},
                           "misses": {r.name: r.misses for r in reports}}, ensure_ascii=False))

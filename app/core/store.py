@@ -206,9 +206,10 @@ class LibraryStore:
         return meta.get(b"embedder", b"").decode(), int(meta.get(b"dim", b"0"))
 
     def use_embedder(self, embedder_id: str, dim: int, *, replace: bool = False) -> None:
-        """Prepare the vector column for this embedder; refuse another one unless `replace`."""
+        """Prepare the vector column for this embedder; refuse another one unless `replace`, which drops
+        every stored vector (the same name may now be another file: a re-conversion)."""
         current = self.embedder()
-        if current == (embedder_id, dim):
+        if current == (embedder_id, dim) and not replace:
             return
         if current is not None and not replace:
             raise EmbedderMismatchError(

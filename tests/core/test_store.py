@@ -64,6 +64,10 @@ def test_vectors_follow_their_text_and_their_embedder(store):
         LibraryStore(store.path.parent).use_embedder("emb-b", 8)
     store.use_embedder("emb-b", 8, replace=True)
     assert store.count_pending_vectors() == 2 and store.embedder() == ("emb-b", 8)
+    store.write_vectors([p[0] for p in store.pending_vectors()], [p[2] for p in store.pending_vectors()],
+                        np.eye(8, dtype=np.float32)[:2])
+    store.use_embedder("emb-b", 8, replace=True)  # the same name, maybe a re-converted file: all again
+    assert store.count_pending_vectors() == 2
 
 
 def test_paths_are_compared_in_nfc(tmp_path):

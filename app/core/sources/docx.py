@@ -45,6 +45,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
             sections.append(Section(text, heading=heading()))
         paragraphs.clear()
 
+    style_levels: dict[str | None, int | None] = {}
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             flush()
@@ -53,7 +54,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
                 sections.append(Section(text, heading=heading(), kind="table"))
             continue
         text = unify_newlines(block.text)
-        level = _heading_level(block)
+        level = _heading_level(block, style_levels)
         if level is not None and text.strip():
             flush()
             while stack and stack[-1][0] >= level:
@@ -65,7 +66,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
     return ParsedDocument(path, "docx", sections, title=title)
 
 
-def _heading_level(paragraph) -> int | None:
+def _heading_level(paragraph, cache: dict[str | None, int | None]) -> int | None:
     """1-9 for "Heading N" paragraphs, 0 for "Title", None for body text.
 
     Word stores the English names of built-in styles even in a Japanese Word ("見出し 1" on
@@ -74,7 +75,15 @@ def _heading_level(paragraph) -> int | None:
     level = _outline_level(paragraph._p)
     if level is not None:
         return level
-    style = paragraph.style
+    # python-docx looks a paragraph's style up among all the document's styles on every access:
+    # remember each style's level, once per document.
+    style_id = paragraph._p.style
+    if style_id not in cache:
+        cache[style_id] = _style_level(paragraph.style)
+    return cache[style_id]
+
+
+def _style_level(style) -> int | None:
     while style is not None:
         name = (style.name or "").strip()
         if name.lower() == "title":

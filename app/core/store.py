@@ -281,7 +281,8 @@ class LibraryStore:
         if self.embedder() is None:
             return []
         q = self._chunks.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector").metric("cosine")
-        q = q.where(f"vector IS NOT NULL{f' AND ({where})' if where else ''}", prefilter=True)
+        if where:  # rows without a vector are never returned: no filter is needed for them
+            q = q.where(where, prefilter=True)
         columns = [f.name for f in fields(Hit) if f.name != "score"] + ["_distance"]
         rows = q.select(columns).limit(limit).to_arrow().to_pylist()
         return [_hit(r, 1.0 - r["_distance"]) for r in rows]

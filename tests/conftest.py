@@ -46,9 +46,8 @@ def _private_home(tmp_path, monkeypatch):
     monkeypatch.setenv("IPPON_HOME", str(tmp_path / "ippon-home"))
 
 
-@pytest.fixture(scope="session")
-def test_models() -> dict[str, Path]:
-    """name -> folder of each tiny test model, keyed by the factory's own content."""
+def cached_test_models() -> dict[str, Path]:
+    """name -> folder of each tiny test model, built once per version of the factory (benchmarks use it too)."""
     factory = load_factory()
     folder = CACHE / _factory_key()
     if not all((folder / name / "config.json").exists() for name in factory.TEST_MODEL_NAMES):
@@ -58,6 +57,12 @@ def test_models() -> dict[str, Path]:
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
     return {name: folder / name for name in factory.TEST_MODEL_NAMES}
+
+
+@pytest.fixture(scope="session")
+def test_models() -> dict[str, Path]:
+    """name -> folder of each tiny test model, keyed by the factory's own content."""
+    return cached_test_models()
 
 
 @pytest.fixture()

@@ -244,16 +244,9 @@ def tiny_embedder() -> Path:
     """The suite's tiny embedder (built as tests/conftest.py's test_models fixture does), as GGUF f16."""
     sys.path.insert(0, str(ROOT))
     from converters import convert
-    from tests.conftest import CACHE, _factory_key, load_factory
+    from tests.conftest import cached_test_models
 
-    factory = load_factory()
-    folder = CACHE / _factory_key()
-    if not all((folder / name / "config.json").exists() for name in factory.TEST_MODEL_NAMES):
-        tmp = folder.with_name(folder.name + f".building-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        factory.build_test_models(tmp)
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
+    folder = cached_test_models()["embedder"].parent
     out = MODELS / f"tiny-embedder-{folder.name}-f16.gguf"
     if not out.exists():
         MODELS.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 """Benchmark question time: retrieval and fusion on large synthetic libraries, and a whole ask on real-dims models.
 
     .venv/bin/python scripts/bench/query.py [--tasks retrieval:10k,retrieval:100k,ask] [--queries 50]
-                                            [--rounds 2] [--questions 5] [--json]
+                                            [--rounds 2] [--questions 5] [--threads 2] [--json]
 
 - retrieval:SIZE: a library of SIZE Japanese chunks (technical sentences from word lists,
   200-400 characters, 10 per file; seeded) with random unit 1024-dim vectors, written straight
@@ -48,7 +48,6 @@ VERSION = "v1"  # bump when the generated text, vectors or the store layout chan
 SIZES = {"10k": 10_000, "100k": 100_000}
 DIM, PER_FILE, WRITE_BATCH, SEED = 1024, 10, 10_000, 20240601
 EMBEDDER, RERANKER, LLM = "embedding-0.6b-q8_0.gguf", "reranker-0.6b-q8_0.gguf", "qwen3-1.7b-q4_k_m.gguf"
-THREADS = 2
 DEFAULT_TASKS = ("retrieval:10k", "retrieval:100k", "ask")
 
 # --- Japanese text from word lists -----------------------------------------------------------
@@ -199,7 +198,8 @@ def retrieval_worker(size: str, n_queries: int, rounds: int, candidates: int) ->
         random.Random(r).shuffle(order)
         for i in order:
             one(i, record=True)
-        print(f"    {size} round {r + 1}: search p50 {statistics.median(samples['search']):.1f} ms", file=sys.stderr, flush=True)
+        print(f"    {size} round {r + 1}: search p50 {statistics.median(samples['search']):.1f} ms", file=sys.stderr,
+              flush=True)
     return {"kind": "retrieval", "size": size, "chunks": store.count_chunks(), "indices": indices, "build": build,
             "candidates": candidates, "queries": n_queries, "rounds": rounds,
             "hits": {k: statistics.fmean(v) for k, v in hits.items()},
@@ -223,7 +223,8 @@ def write_docs(docs: Path, chunks: int, chunk_tokens: int, files: int = 4) -> No
         (docs / f"資料{f + 1:02d}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk_tokens: int) -> dict[str, Any]:
+def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk_tokens: int,
+               threads: int) -> dict[str, Any]:
     from app.config import Config
     from app.core.answer import AskDone
     from app.core.service import IpponService
@@ -231,7 +232,7 @@ def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk
 
     base = CACHE / f"ask-{VERSION}-{chunks}x{chunk_tokens}"
     config = Config(data_dir=base / "data", models_dir=base / "models", embedder=str(MODELS / EMBEDDER),
-                    reranker=str(MODELS / RERANKER), llm=str(MODELS / LLM), threads=THREADS, candidates=candidates,
+                    reranker=str(MODELS / RERANKER), llm=str(MODELS / LLM), threads=threads, candidates=candidates,
                     top_k=top_k, chunk_tokens=chunk_tokens)
     service = IpponService(config)
     marker = base / "built.json"
@@ -269,7 +270,7 @@ def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk
     runs = [run(q) for q in qs[1:]]
     numeric = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return {"kind": "ask", "build": build, "warm_up_ms": warm_ms, "questions": qs[1:], "candidates": candidates,
-            "top_k": top_k, "chunk_tokens": chunk_tokens, "runs": runs,
+            "top_k": top_k, "chunk_tokens": chunk_tokens, "threads": threads, "runs": runs,
             "median": {k: statistics.median(r[k] for r in runs) for k in numeric}}
 
 
@@ -329,9 +330,9 @@ def print_retrieval(results: list[dict[str, Any]]) -> None:
 
 def print_ask(r: dict[str, Any]) -> None:
     m, b = r["median"], r["build"]
-    print(f"\nAsk, end to end (random weights, real dims, {THREADS} threads): {EMBEDDER}, {RERANKER} over "
-          f"{r['candidates']} candidates, {LLM}; greedy, 16 tokens; median of {len(r['runs'])} questions after a "
-          f"warm-up ({r['warm_up_ms'] / 1000:.1f} s, model loading included)")
+    print(f"\nAsk, end to end (random weights, real dims, {r['threads']} llama.cpp threads): {EMBEDDER}, "
+          f"{RERANKER} over {r['candidates']} candidates, {LLM}; greedy, 16 tokens; median of {len(r['runs'])} "
+          f"questions after a warm-up ({r['warm_up_ms'] / 1000:.1f} s, model loading included)")
     print(f"  library: {b['chunks']} chunks of <= {r['chunk_tokens']} tokens in {b.get('files', '?')} Markdown "
           f"files, indexed (phase 1 + 2) in {b['add_s']:.0f} s{' [cached]' if b['cached'] else ''}")
     total = m["ttft_total_ms"]
@@ -358,12 +359,14 @@ def main() -> int:
     ap.add_argument("--top-k", type=int, default=8, help="sources given to the LLM")
     ap.add_argument("--ask-chunks", type=int, default=120, help="about this many chunks in the ask library")
     ap.add_argument("--ask-chunk-tokens", type=int, default=256, help="chunk size of the ask library")
+    ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads of the ask's models")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         if args.worker == "ask":
-            result = ask_worker(args.questions, args.candidates, args.top_k, args.ask_chunks, args.ask_chunk_tokens)
+            result = ask_worker(args.questions, args.candidates, args.top_k, args.ask_chunks, args.ask_chunk_tokens,
+                                args.threads)
         else:
             result = retrieval_worker(args.worker.split(":")[1], args.queries, args.rounds, args.candidates)
         print(json.dumps(result, ensure_ascii=False))

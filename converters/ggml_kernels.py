@@ -1,8 +1,10 @@
-"""float32 rows -> F16 / Q8_0 through ggml's own CPU kernels, which llama-cpp-python ships.
+"""Stored rows (BF16, F16 or F32) -> F16 / Q8_0 through ggml's own CPU kernels, which llama-cpp-python ships.
 
-They are the SIMD routines llama.cpp itself runs (`ggml_get_type_traits_cpu(type)->from_float`),
-about 10x faster than the `gguf` package's numpy quantizers. Q8_0 may differ from the numpy
-reference in about one byte per million, on exact rounding ties; both are valid Q8_0.
+They are the SIMD routines llama.cpp itself runs (`ggml_get_type_traits_cpu(type)->from_float`,
+`ggml_cpu_bf16_to_fp32`), about 10x faster than the `gguf` package's numpy quantizers. Q8_0 may
+differ from the numpy reference in about one byte per million, on exact rounding ties; both are
+valid Q8_0. Half-precision input is widened to float32 a cache-sized piece at a time and
+quantized straight from that piece, so the float32 copy of a slice never goes through memory.
 When the library cannot be loaded, callers fall back to numpy.
 """
 
@@ -15,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 _FROM_FLOAT = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+# Elements widened and quantized per kernel call: 64 KiB of float32, well inside L2, and a
+# multiple of every block size (32 for Q8_0) so each piece fills whole blocks.
+_PIECE = 16384
 
 
 class _TypeTraitsCpu(ctypes.Structure):
@@ -35,6 +40,9 @@ def _ggml_cpu() -> ctypes.CDLL | None:
                 lib = ctypes.CDLL(str(candidate))
                 lib.ggml_get_type_traits_cpu.restype = ctypes.POINTER(_TypeTraitsCpu)
                 lib.ggml_get_type_traits_cpu.argtypes = [ctypes.c_int]
+                for widen in (lib.ggml_cpu_bf16_to_fp32, lib.ggml_cpu_fp16_to_fp32):
+                    widen.restype = None
+                    widen.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
                 lib.ggml_cpu_init()
                 return lib
             except (OSError, AttributeError):
@@ -42,15 +50,34 @@ def _ggml_cpu() -> ctypes.CDLL | None:
     return None
 
 
-def quantize_with_ggml(data: np.ndarray, qtype: int, block_size: int, type_size: int) -> np.ndarray | None:
-    """`data` (float32, rows of whole blocks) in ggml type `qtype`, or None if unavailable."""
+def quantize_with_ggml(data: np.ndarray, qtype: int, block_size: int, type_size: int, *,
+                       bfloat16: bool = False) -> np.ndarray | None:
+    """`data` (rows of whole blocks) in ggml type `qtype`, or None if unavailable.
+
+    `data` is float32, float16, or, with `bfloat16=True`, the uint16 bits of bfloat16 values.
+    """
     lib = _ggml_cpu()
     if lib is None:
         return None
     from_float = lib.ggml_get_type_traits_cpu(int(qtype)).contents.from_float
     if not from_float:
         return None
-    src = np.ascontiguousarray(data, dtype=np.float32)
+    src = np.ascontiguousarray(data).reshape(-1)
     out = np.empty(src.size // block_size * type_size, dtype=np.uint8)
-    from_float(src.ctypes.data, out.ctypes.data, src.size)  # ctypes releases the GIL meanwhile
+    if src.dtype == np.float32:
+        from_float(src.ctypes.data, out.ctypes.data, src.size)  # ctypes releases the GIL meanwhile
+        return out
+    if bfloat16 and src.dtype == np.uint16:
+        widen = lib.ggml_cpu_bf16_to_fp32
+    elif src.dtype == np.float16:
+        widen = lib.ggml_cpu_fp16_to_fp32
+    else:
+        raise TypeError(f"cannot quantize {src.dtype} data (bfloat16={bfloat16})")
+    piece = np.empty(min(_PIECE, src.size), dtype=np.float32)
+    src_at, out_at, piece_at = src.ctypes.data, out.ctypes.data, piece.ctypes.data
+    in_size, out_per_block = src.itemsize, type_size
+    for start in range(0, src.size, _PIECE):
+        n = min(_PIECE, src.size - start)
+        widen(src_at + start * in_size, piece_at, n)
+        from_float(piece_at, out_at + start // block_size * out_per_block, n)
     return out

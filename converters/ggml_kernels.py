@@ -51,10 +51,12 @@ def _ggml_cpu() -> ctypes.CDLL | None:
 
 
 def quantize_with_ggml(data: np.ndarray, qtype: int, block_size: int, type_size: int, *,
-                       bfloat16: bool = False) -> np.ndarray | None:
+                       bfloat16: bool = False, out: np.ndarray | None = None) -> np.ndarray | None:
     """`data` (rows of whole blocks) in ggml type `qtype`, or None if unavailable.
 
     `data` is float32, float16, or, with `bfloat16=True`, the uint16 bits of bfloat16 values.
+    The result goes into `out` (contiguous bytes of exactly the output's size) when given, so
+    it can land straight in a mapped output file.
     """
     lib = _ggml_cpu()
     if lib is None:
@@ -63,7 +65,11 @@ def quantize_with_ggml(data: np.ndarray, qtype: int, block_size: int, type_size:
     if not from_float:
         return None
     src = np.ascontiguousarray(data).reshape(-1)
-    out = np.empty(src.size // block_size * type_size, dtype=np.uint8)
+    size = src.size // block_size * type_size
+    if out is None:
+        out = np.empty(size, dtype=np.uint8)
+    elif out.nbytes != size or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"the output buffer must be {size} writable contiguous bytes")
     if src.dtype == np.float32:
         from_float(src.ctypes.data, out.ctypes.data, src.size)  # ctypes releases the GIL meanwhile
         return out
@@ -75,9 +81,8 @@ def quantize_with_ggml(data: np.ndarray, qtype: int, block_size: int, type_size:
         raise TypeError(f"cannot quantize {src.dtype} data (bfloat16={bfloat16})")
     piece = np.empty(min(_PIECE, src.size), dtype=np.float32)
     src_at, out_at, piece_at = src.ctypes.data, out.ctypes.data, piece.ctypes.data
-    in_size, out_per_block = src.itemsize, type_size
     for start in range(0, src.size, _PIECE):
         n = min(_PIECE, src.size - start)
-        widen(src_at + start * in_size, piece_at, n)
-        from_float(piece_at, out_at + start // block_size * out_per_block, n)
+        widen(src_at + start * src.itemsize, piece_at, n)
+        from_float(piece_at, out_at + start // block_size * type_size, n)
     return out

@@ -1,9 +1,11 @@
 """Qwen3 checkpoint -> GGUF for llama.cpp: LLM, embedder (pooling LAST) and reranker (pooling RANK).
 
 Tensors are streamed: the header and tensor table are written first from shapes alone, then
-each tensor is read, converted and written before the next is touched, so peak memory is one
-tensor, not the model (gguf's GGUFWriter.add_tensor would hold them all).
-F32/F16/BF16/Q8_0 are written in-process with the `gguf` package's quantizers; K-quants go
+every core reads row slices of the mapped source, converts them and writes each at its place
+in the file, a few slices ahead of the progress report. Peak memory is a few slices, not the
+model (gguf's GGUFWriter.add_tensor would hold them all).
+F32/F16/BF16/Q8_0 are written in-process, with ggml's own kernels where llama-cpp-python is
+installed and the `gguf` package's numpy quantizers otherwise; K-quants go
 through llama.cpp's own quantizer (`llama_model_quantize`) from an exact intermediate file,
 because llama.cpp's per-tensor type mixture for Q4_K_M and friends lives only there.
 """
@@ -28,6 +30,7 @@ from .errors import ConversionError, MissingDependencyError, TokenizerError
 from .events import ProgressCallback, ProgressReporter
 from .ggml_kernels import quantize_with_ggml
 from .gguf_vocab import write_tokenizer_metadata
+from .output import SliceWriter, reserve_file
 
 IN_PROCESS_TYPES = ("f32", "f16", "bf16", "q8_0")
 LLAMA_QUANT_TYPES = ("q4_k_m", "q5_k_m", "q6_k")
@@ -49,6 +52,10 @@ class _PlannedTensor:
         block, type_size = gguf.GGML_QUANT_SIZES[self.qtype]
         n = int(np.prod(self.shape))
         return n // block * type_size
+
+    @property
+    def row_bytes(self) -> int:
+        return self.nbytes // (self.shape[0] if self.shape else 1)
 
 
 def gguf_output_bytes(ckpt: Checkpoint, quant: str) -> int:
@@ -160,50 +167,72 @@ def _write_gguf(ckpt: Checkpoint, path: Path, plan: list[_PlannedTensor], quant:
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
-        fout = writer.fout[0]
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            for t in plan:
-                # GGUFWriter.write_tensor_data wants a whole tensor; streaming row slices keeps
-                # memory at a few slices, so the same alignment is written here by hand.
-                writer.write_padding(fout, fout.tell())
-                for part in _converted_slices(ckpt, t, pool):
-                    part.tofile(fout)
-                writer.write_padding(fout, t.nbytes)
-                reporter.advance(t.gguf_name, t.nbytes)
         writer.flush()
+        data_start = writer.ggml_pad(writer.fout[0].tell(), writer.data_alignment)
     finally:
         writer.close()
+    # The tensor data as GGUFWriter lays it out: each tensor at the offset its table entry
+    # gives, padded to the alignment; the padding stays zero.
+    offsets, size = [], 0
+    for t in plan:
+        offsets.append(size)
+        size += writer.ggml_pad(t.nbytes, writer.data_alignment)
+    reserve_file(path, data_start + size)
+    with SliceWriter(path) as out, ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        try:
+            for t, offset in zip(plan, offsets, strict=True):
+                for job in _submit_slices(ckpt, t, out, data_start + offset, pool):
+                    job.result()
+                reporter.advance(t.gguf_name, t.nbytes)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
-def _converted_slices(ckpt: Checkpoint, t: _PlannedTensor, pool: ThreadPoolExecutor) -> Iterator[np.ndarray]:
-    """The tensor's output bytes, slice by slice, in order; slices are read and quantized on
-    every core (file reads and numpy kernels release the GIL) a bounded few ahead."""
+def _submit_slices(ckpt: Checkpoint, t: _PlannedTensor, out: SliceWriter, offset: int,
+                   pool: ThreadPoolExecutor) -> Iterator[Future[None]]:
+    """Jobs converting the tensor slice by slice and writing each at its place from `offset`
+    in the file, a bounded few ahead: every core reads, quantizes and writes its own slices
+    (mapped reads, ggml's kernels and pwrite all release the GIL)."""
     if t.rows is not None:  # the reranker head: two rows picked out of the vocabulary
-        yield np.concatenate([ckpt.read(t.source, r, r + 1) for r in t.rows]).astype(np.float32)
+        out.write(np.concatenate([ckpt.read(t.source, r, r + 1) for r in t.rows]).astype(np.float32), offset)
         return
     window = 2 * (os.cpu_count() or 1)
-    pending: deque[Future[np.ndarray]] = deque()
+    pending: deque[Future[None]] = deque()
     for start, stop in ckpt.row_chunks(t.source):
-        pending.append(pool.submit(_convert_slice, ckpt, t, start, stop))
+        pending.append(pool.submit(_convert_slice, ckpt, t, start, stop, out, offset + start * t.row_bytes))
         if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+            yield pending.popleft()
+    yield from pending
 
 
-def _convert_slice(ckpt: Checkpoint, t: _PlannedTensor, start: int, stop: int) -> np.ndarray:
+# Each worker thread quantizes into its own buffer, reused slice after slice: memory that is
+# already in the process (and in cache) is much cheaper to fill than fresh pages.
+_scratch = threading.local()
+
+
+def _convert_slice(ckpt: Checkpoint, t: _PlannedTensor, start: int, stop: int, out: SliceWriter,
+                   offset: int) -> None:
+    """Rows [start, stop) of the tensor, converted and written at `offset`."""
     import gguf
 
     T = gguf.GGMLQuantizationType
     stored = ckpt.tensors[t.source].dtype
-    raw = ckpt.read_raw(t.source, start, stop)
+    raw = ckpt.view_raw(t.source, start, stop)
     if t.qtype == T.BF16 and stored == "BF16":
-        return raw  # already BF16: copy the bits, no rounding
+        out.write(raw, offset)  # already BF16: copy the bits, no rounding
+        return
     if t.qtype in (T.F16, T.Q8_0):
-        fast = quantize_with_ggml(raw, t.qtype, *gguf.GGML_QUANT_SIZES[t.qtype], bfloat16=stored == "BF16")
-        if fast is not None:
-            return fast
-    return gguf.quants.quantize(widen_to_float32(raw, stored), t.qtype)
+        size = t.row_bytes * (stop - start)
+        buffer = getattr(_scratch, "buffer", None)
+        if buffer is None or buffer.size < size:
+            buffer = _scratch.buffer = np.empty(size, dtype=np.uint8)
+        converted = quantize_with_ggml(raw, t.qtype, *gguf.GGML_QUANT_SIZES[t.qtype], bfloat16=stored == "BF16",
+                                       out=buffer[:size])
+        if converted is not None:
+            out.write(converted, offset)
+            return
+    out.write(gguf.quants.quantize(widen_to_float32(raw, stored), t.qtype), offset)
 
 
 @functools.cache

@@ -70,19 +70,20 @@ def write_tokenizer_metadata(writer: gguf.GGUFWriter, ckpt: Checkpoint) -> None:
 def _tokens_and_types(tok: TokenizerInfo, vocab_size: int) -> tuple[list[str], list[int]]:
     import gguf
 
-    by_id: dict[int, tuple[str, int]] = {}
+    # Ids past the tokenizer (Qwen pads vocab_size) become unused [PADn] tokens.
+    tokens: list[str | None] = [None] * vocab_size
     for text, idx in tok.tokenizer_json["model"]["vocab"].items():
-        by_id[int(idx)] = (text, gguf.TokenType.NORMAL)
+        tokens[int(idx)] = text
+    types = [int(gguf.TokenType.NORMAL)] * vocab_size
     for added in tok.tokenizer_json.get("added_tokens", []):
-        kind = gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED
-        by_id[int(added["id"])] = (added["content"], kind)
-    tokens: list[str] = []
-    types: list[int] = []
-    for i in range(vocab_size):
-        text, kind = by_id.get(i, (f"[PAD{i}]", gguf.TokenType.UNUSED))
-        tokens.append(text)
-        types.append(int(kind))
-    return tokens, types
+        idx = int(added["id"])
+        tokens[idx] = added["content"]
+        types[idx] = int(gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED)
+    for idx, text in enumerate(tokens):
+        if text is None:
+            tokens[idx] = f"[PAD{idx}]"
+            types[idx] = int(gguf.TokenType.UNUSED)
+    return tokens, types  # type: ignore[return-value]  # every None was replaced
 
 
 def _merges(tok: TokenizerInfo) -> list[str]:

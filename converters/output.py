@@ -7,11 +7,15 @@ are swept by the next conversion into the same folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from .errors import DestinationExistsError, InsufficientDiskError
 
@@ -59,6 +63,57 @@ def atomic_output(dst: Path, *, force: bool, needed_bytes: int, is_dir: bool) ->
     except BaseException:
         _remove(tmp)
         raise
+
+
+def reserve_file(path: Path, size: int) -> None:
+    """Grow the file at `path` to `size` bytes (what is never written reads as zeros),
+    reserving the disk where the system can (posix_fallocate): a disk that fills meanwhile is
+    then an error here, naming the file, before any work is done."""
+    with open(path, "r+b") as f:
+        try:
+            if hasattr(os, "posix_fallocate") and size > 0:
+                os.posix_fallocate(f.fileno(), 0, size)
+            else:
+                f.truncate(size)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientDiskError(f"{path}: not enough free disk for {size / 2**30:.2f} GiB") from exc
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            f.truncate(size)  # a file system without preallocation
+
+
+class SliceWriter:
+    """Writes byte slices at their offsets in one file, from any number of threads at once.
+
+    Worker threads each write the slices they convert (os.pwrite releases the GIL, and needs no
+    shared file position); where the system has no pwrite, writes take turns under a lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "r+b")  # noqa: SIM115 - closed by close()/__exit__
+        self._lock = threading.Lock()
+
+    def write(self, data: np.ndarray, offset: int) -> None:
+        view = memoryview(np.ascontiguousarray(data)).cast("B")
+        if hasattr(os, "pwrite"):
+            while view:  # pwrite may write less than asked
+                written = os.pwrite(self._file.fileno(), view, offset)
+                view, offset = view[written:], offset + written
+            return
+        with self._lock:
+            self._file.seek(offset)
+            self._file.write(view)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SliceWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _sweep_stale_partials(dst: Path) -> None:

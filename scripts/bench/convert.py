@@ -3,11 +3,13 @@
 
     .venv/bin/python scripts/bench/convert.py [--model qwen3-1.7b] [--tasks read,gguf:f16,gguf:q8_0,...]
 
-Each task runs in its own process, so its peak RSS is its own. Files are read once before
-timing so every task (and the floor) sees a warm page cache: the figures compare the work
-done, not the disk. The floor is reading every tensor's bytes once, the least any converter
-must do. Targets (issue "Foundation and converters"): GGUF q8_0 <= 2x the floor, and peak
-RSS of GGUF f16/q8_0 <= 1.5 GB.
+Each task runs in its own process, so its peak RSS is its own, and in rounds (read, f16,
+q8_0, ..., read, f16, ...), each task after a sync with no earlier output left; the figures
+are medians. Files are read once before timing so every task (and the floor) sees a warm page
+cache: the figures compare the work done, not the disk. The floor is copying every tensor's
+bytes into memory once, in the converter's slices: the least any converter must do.
+Targets (issue "Foundation and converters"): GGUF q8_0 <= 2x the floor, and peak RSS of GGUF
+f16/q8_0 <= 1.5 GB.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -27,18 +30,23 @@ RSS_LIMIT_MB = 1536
 Q8_RATIO_LIMIT = 2.0
 
 
+def output_path(task: str, model: Path, out_dir: Path) -> Path:
+    fmt, quant = task.split(":")
+    return out_dir / (f"{model.name}-{quant}.gguf" if fmt == "gguf" else f"{model.name}-{quant}-mlx")
+
+
 def run_worker(task: str, model: Path, out_dir: Path) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from converters import convert, open_checkpoint
 
     started = time.perf_counter()
-    if task == "read":
+    if task == "read":  # every tensor's bytes copied into memory once, in the converter's slices
         ckpt = open_checkpoint(model)
-        total = sum(ckpt.read_raw(name).nbytes for name in ckpt.tensors)
+        total = sum(ckpt.read_raw(name, start, stop).nbytes for name in ckpt.tensors
+                    for start, stop in ckpt.row_chunks(name))
         return {"seconds": time.perf_counter() - started, "bytes": total}
     fmt, quant = task.split(":")
-    out = out_dir / (f"{model.name}-{quant}.gguf" if fmt == "gguf" else f"{model.name}-{quant}-mlx")
-    result = convert(model, to=fmt, quant=quant, out=out, force=True)
+    result = convert(model, to=fmt, quant=quant, out=output_path(task, model, out_dir), force=True)
     return {"seconds": time.perf_counter() - started, "bytes": result.output_bytes}
 
 
@@ -68,6 +76,7 @@ def main() -> int:
     ap.add_argument("--models-dir", type=Path, default=ROOT / ".cache" / "bench-models")
     ap.add_argument("--out-dir", type=Path, default=None)
     ap.add_argument("--tasks", default=",".join(DEFAULT_TASKS))
+    ap.add_argument("--repeats", type=int, default=3, help="rounds of every task (figures are medians)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -85,17 +94,30 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     warm_page_cache(model)
 
-    results = {}
-    for task in args.tasks.split(","):
-        results[task] = measure(task, model, out_dir)
-        print(f"  {task}: {results[task]['seconds']:.1f} s", file=sys.stderr, flush=True)
+    runs: dict[str, list[dict[str, float]]] = {}
+    for round_ in range(1, args.repeats + 1):
+        for task in args.tasks.split(","):
+            # Every task starts alike: no output left from the one before, nothing dirty still
+            # being written back (the kernel would throttle the next writer for it).
+            if task != "read":
+                out = output_path(task, model, out_dir)
+                shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
+            os.sync()
+            r = measure(task, model, out_dir)
+            runs.setdefault(task, []).append(r)
+            print(f"  #{round_} {task}: {r['seconds']:.2f} s", file=sys.stderr, flush=True)
+    results = {task: {"seconds": statistics.median(r["seconds"] for r in rs), "best": min(r["seconds"] for r in rs),
+                      "peak_rss_mb": max(r["peak_rss_mb"] for r in rs), "bytes": rs[-1]["bytes"]}
+               for task, rs in runs.items()}
     floor = results.get("read", {}).get("seconds")
 
-    print(f"\nConverter benchmark: {args.model} (random weights, real dims), {os.cpu_count()} cores")
-    print(f"{'task':<14}{'wall s':>9}{'x floor':>9}{'peak RSS MB':>13}{'output MB':>11}")
+    print(f"\nConverter benchmark: {args.model} (random weights, real dims), {os.cpu_count()} cores, "
+          f"median (and best) of {args.repeats} rounds, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"{'task':<14}{'wall s':>9}{'best s':>9}{'x floor':>9}{'peak RSS MB':>13}{'output MB':>11}")
     for task, r in results.items():
         ratio = f"{r['seconds'] / floor:.2f}" if floor else "-"
-        print(f"{task:<14}{r['seconds']:>9.2f}{ratio:>9}{r['peak_rss_mb']:>13.0f}{r['bytes'] / 2**20:>11.0f}")
+        print(f"{task:<14}{r['seconds']:>9.2f}{r['best']:>9.2f}{ratio:>9}{r['peak_rss_mb']:>13.0f}"
+              f"{r['bytes'] / 2**20:>11.0f}")
     verdicts = []
     if floor and "gguf:q8_0" in results:
         ratio = results["gguf:q8_0"]["seconds"] / floor

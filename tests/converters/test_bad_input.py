@@ -147,7 +147,7 @@ def test_cancel_midway_leaves_nothing(test_models, out_dir, to):
 def test_failure_while_writing_leaves_nothing(test_models, out_dir, monkeypatch):
     from converters.checkpoint import Checkpoint
 
-    real_read = Checkpoint.read
+    real_read = Checkpoint.view_raw  # every tensor slice is read through it
     calls = []
 
     def failing_read(self, name, *rows):
@@ -156,7 +156,7 @@ def test_failure_while_writing_leaves_nothing(test_models, out_dir, monkeypatch)
             raise OSError("disk went away")
         return real_read(self, name, *rows)
 
-    monkeypatch.setattr(Checkpoint, "read", failing_read)
+    monkeypatch.setattr(Checkpoint, "view_raw", failing_read)
     with pytest.raises(OSError, match="disk went away"):
         convert(test_models["llm-tied"], to="gguf", quant="q8_0", out=out_dir / "m.gguf")
     assert _outputs(out_dir) == []

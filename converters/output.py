@@ -23,6 +23,7 @@ PARTIAL_MARKER = ".ippon-partial"
 # Room for metadata, the tokenizer and file-system slack beyond the tensor bytes.
 _DISK_MARGIN = 1.05
 _DISK_SLACK = 64 * 1024 * 1024
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
 def check_destination(dst: Path, *, force: bool) -> None:
@@ -76,7 +77,7 @@ def reserve_file(path: Path, size: int) -> None:
             else:
                 f.truncate(size)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if exc.errno in _DISK_FULL:
                 raise InsufficientDiskError(f"{path}: not enough free disk for {size / 2**30:.2f} GiB") from exc
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                 raise
@@ -97,14 +98,19 @@ class SliceWriter:
 
     def write(self, data: np.ndarray, offset: int) -> None:
         view = memoryview(np.ascontiguousarray(data)).cast("B")
-        if hasattr(os, "pwrite"):
-            while view:  # pwrite may write less than asked
-                written = os.pwrite(self._file.fileno(), view, offset)
-                view, offset = view[written:], offset + written
-            return
-        with self._lock:
-            self._file.seek(offset)
-            self._file.write(view)
+        try:
+            if hasattr(os, "pwrite"):
+                while view:  # pwrite may write less than asked
+                    written = os.pwrite(self._file.fileno(), view, offset)
+                    view, offset = view[written:], offset + written
+                return
+            with self._lock:
+                self._file.seek(offset)
+                self._file.write(view)
+        except OSError as exc:
+            if exc.errno in _DISK_FULL:  # where no space could be reserved up front
+                raise InsufficientDiskError(f"{self.path}: the disk filled up while writing") from exc
+            raise
 
     def close(self) -> None:
         self._file.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -126,6 +127,36 @@ def test_too_little_free_disk(test_models, out_dir, monkeypatch):
     with pytest.raises(InsufficientDiskError, match=r"not enough free disk: the output needs about"):
         convert(test_models["llm-tied"], to="gguf", out=out_dir / "m.gguf")
     assert _outputs(out_dir) == []
+
+
+@pytest.mark.parametrize("where", ["reserving", "writing"])
+def test_disk_filling_up_during_a_conversion(test_models, out_dir, monkeypatch, where):
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "reserving":
+        monkeypatch.setattr(output_module.os, "posix_fallocate", disk_full, raising=False)
+        message = r"m\.gguf\.ippon-partial-\d+: not enough free disk for"
+    else:
+        monkeypatch.delattr(output_module.os, "posix_fallocate", raising=False)  # as on macOS
+        monkeypatch.setattr(output_module.os, "pwrite", disk_full, raising=False)
+        message = r"m\.gguf\.ippon-partial-\d+: the disk filled up while writing"
+    with pytest.raises(InsufficientDiskError, match=message):
+        convert(test_models["llm-tied"], to="gguf", quant="q8_0", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def test_weights_cut_short_after_opening(model_copy, out_dir):
+    from converters import open_checkpoint
+
+    model = model_copy("llm-tied")
+    ckpt = open_checkpoint(model)
+    weights = model / "model.safetensors"
+    with open(weights, "r+b") as f:
+        f.truncate(weights.stat().st_size // 2)
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: tensor .* is cut short \(the file is truncated\)"):
+        for name in ckpt.tensors:
+            ckpt.read(name)
 
 
 @pytest.mark.parametrize("to", ["gguf", "mlx"])

@@ -235,7 +235,13 @@ RERANK_SUFFIX = f"{IM_END}\n{IM_START}assistant\n{THINK_OPEN}\n\n{THINK_CLOSE}\n
 
 def rerank_body(query: str, document: str, instruction: str | None) -> str:
     """The user part of the reranker prompt; tokenized as plain text, so a document cannot inject tokens."""
-    return f"<Instruct>: {instruction or DEFAULT_RERANK_INSTRUCTION}\n<Query>: {query}\n<Document>: {document}"
+    return f"{rerank_body_head(query, instruction)} {document}"
+
+
+def rerank_body_head(query: str, instruction: str | None) -> str:
+    """What every document's body starts with. Qwen's pre-tokenizer always splits after the
+    colon (the space goes with the document's first word), so its tokens start every body's."""
+    return f"<Instruct>: {instruction or DEFAULT_RERANK_INSTRUCTION}\n<Query>: {query}\n<Document>:"
 
 
 def p_yes(yes_logits: np.ndarray, no_logits: np.ndarray) -> np.ndarray:

@@ -165,7 +165,10 @@ class TokenReranker:
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         raise NotImplementedError
 
-    def _score_batch(self, batch: list[list[int]]) -> np.ndarray:
+    def _score_batch(self, batch: list[list[int]], *, shared: int) -> np.ndarray:
+        """P(yes) per sequence; the first `shared` tokens are the same in every sequence (the
+        prompt and the query), and a backend may decode them once for the batch. Whether it
+        does must not depend on the batch: one document alone takes the same path."""
         raise NotImplementedError
 
     def token_ids(self, query: str, document: str, *, instruction: str | None = None) -> list[int]:
@@ -178,9 +181,13 @@ class TokenReranker:
             raise TypeError("score() takes a sequence of documents, not one string")
         sequences = [self.token_ids(query, d, instruction=instruction) for d in documents]
         _check_lengths(self.name, sequences, self.max_tokens, what="query and document")
+        head = [*self._tokenize(qwen3.RERANK_PREFIX, special=True),
+                *self._tokenize(qwen3.rerank_body_head(query, instruction), special=False)]
+        # A tokenizer that merged across the head's end would leave nothing safely shared.
+        shared = len(head) if all(s[:len(head)] == head and len(s) > len(head) for s in sequences) else 0
         out = np.zeros(len(sequences), dtype=np.float32)
         for idx in _batches([len(s) for s in sequences], self.batch_size):
-            out[idx] = self._score_batch([sequences[i] for i in idx])
+            out[idx] = self._score_batch([sequences[i] for i in idx], shared=shared)
         return out
 
 

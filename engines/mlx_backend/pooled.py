@@ -60,7 +60,7 @@ class MlxReranker(_MlxPooled, TokenReranker):
         self._yes = self.folder.single_token("yes")
         self._no = self.folder.single_token("no")
 
-    def _score_batch(self, batch: list[list[int]]) -> np.ndarray:
+    def _score_batch(self, batch: list[list[int]], *, shared: int) -> np.ndarray:
         mx, model = self._mx, self._network
         rows = self._last_hidden(model.model, batch)
         # Only the last position's logits matter: project just those rows through the head.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark Ippon's engines against the libraries they wrap, on random-weight checkpoints with real Qwen3 dims.
 
-    .venv/bin/python scripts/bench/engines.py [--tasks llamacpp:0.6b,llamacpp:1.7b,mlx:0.6b,mlx:1.7b,embed]
+    .venv/bin/python scripts/bench/engines.py [--tasks llamacpp:0.6b,llamacpp:1.7b,mlx:0.6b,mlx:1.7b,embed,rerank]
                                               [--repeats 3] [--embed-chunks 8] [--json]
 
 Chat: prompt and decode tokens/s through Ippon's ChatModel beside the same library called
@@ -9,8 +9,10 @@ directly with the same settings (greedy, the same prompt ids, the same number of
 tokens, which must be the same token ids). Embedding: Qwen3-Embedding-0.6B q8_0 through
 Ippon's llama.cpp embedder beside transformers fp32 on the same checkpoint, 256-token chunks
 (end-of-text included) at batch 1, 8 and 32, with the cosine of their vectors as a sanity
-column. Targets (issue "Engines"): chat ratio engine/direct >= 0.97 for prompt and decode;
-the embedding ratio is printed.
+column. Reranking: Qwen3-Reranker-0.6B q8_0 scoring 16 such chunks with the prompt and query
+decoded once per batch (what Ippon does) beside once per document, with the largest
+difference in P(yes). Targets (issue "Engines"): chat ratio engine/direct >= 0.97 for prompt
+and decode; the embedding and reranking ratios are printed.
 
 Each configuration runs in its own process: a warm-up of both paths, then `--repeats` runs
 interleaved (Ippon, direct, Ippon, direct, ...) so load from other processes hits both alike;
@@ -57,7 +59,8 @@ CHAT_TASKS = {
 }
 EMBED_SOURCE, EMBED_MODEL = "embedding-0.6b", "embedding-0.6b-q8_0.gguf"
 EMBED_BATCHES, CHUNK_TOKENS = (1, 8, 32), 256
-DEFAULT_TASKS = (*CHAT_TASKS, "embed")
+RERANK_SOURCE, RERANK_MODEL, RERANK_QUERY = "reranker-0.6b", "reranker-0.6b-q8_0.gguf", "富士山の標高は何メートルですか？"
+DEFAULT_TASKS = (*CHAT_TASKS, "embed", "rerank")
 
 SENTENCES = (
     "本製品の電源を入れる前に、付属のケーブルが正しく接続されていることを確認してください。",
@@ -296,6 +299,44 @@ def embed_worker(batch: int, repeats: int, n_chunks: int) -> dict[str, Any]:
             "runs": {k: [{n: v for n, v in r.items() if n != "vectors"} for r in rs] for k, rs in runs.items()}}
 
 
+# --- reranking ------------------------------------------------------------------------------
+
+def rerank_worker(repeats: int, n_docs: int) -> dict[str, Any]:
+    """Qwen3-Reranker-0.6B q8_0 through Ippon: the prompt and query decoded once per batch and
+    kept in the cache (what score() does), beside every document decoding them again."""
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    import engines
+
+    reranker = engines.load_reranker(MODELS / RERANK_MODEL, backend="llamacpp", n_threads=THREADS)
+    tokenizer = hf_tokenizer(RERANK_SOURCE)
+
+    def count(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False))
+
+    docs = [fit_text(count, tokenizer, corpus_ids(tokenizer, seed=2000 + i, n_tokens=CHUNK_TOKENS), CHUNK_TOKENS)
+            for i in range(n_docs)]
+    tokens = sum(len(reranker.token_ids(RERANK_QUERY, d)) for d in docs)
+    shared_score = type(reranker)._score_batch
+
+    def timed(shared: bool) -> dict[str, Any]:
+        reranker._score_batch = (  # type: ignore[method-assign]
+            (lambda batch, *, shared: shared_score(reranker, batch, shared=shared)) if shared
+            else (lambda batch, *, shared: shared_score(reranker, batch, shared=0)))
+        start = time.perf_counter()
+        scores = reranker.score(RERANK_QUERY, docs)
+        seconds = time.perf_counter() - start
+        return {"docs_per_s": n_docs / seconds, "tokens_per_s": tokens / seconds, "scores": scores}
+
+    runs = interleaved({"shared": lambda: timed(True), "each": lambda: timed(False)}, repeats,
+                       warm_up={"shared": lambda: reranker.score(RERANK_QUERY, docs[:2])})
+    delta = np.abs(runs["shared"][0]["scores"] - runs["each"][0]["scores"]).max()
+    return {"kind": "rerank", "docs": n_docs, "prompt_tokens": tokens / n_docs, "shared": summary(runs["shared"]),
+            "each": summary(runs["each"]), "max_dp": float(delta),
+            "runs": {k: [{n: v for n, v in r.items() if n != "scores"} for r in rs] for k, rs in runs.items()}}
+
+
 # --- driver ---------------------------------------------------------------------------------
 
 def ensure_model(source: str, target: str, fmt: str, quant: str) -> None:
@@ -315,7 +356,7 @@ def expand(tasks: str) -> list[str]:
     for task in tasks.split(","):
         if task == "embed":
             out += [f"embed:{b}" for b in EMBED_BATCHES]
-        elif task in CHAT_TASKS or (task.startswith("embed:") and task[6:].isdigit()):
+        elif task in CHAT_TASKS or task == "rerank" or (task.startswith("embed:") and task[6:].isdigit()):
             out.append(task)
         else:
             raise SystemExit(f"unknown task {task!r}; choose from {', '.join(DEFAULT_TASKS)} or embed:N")
@@ -367,6 +408,16 @@ def print_table(results: dict[str, dict[str, Any]], args: argparse.Namespace) ->
                   f"{tf['chunks_per_s']:>9.3f}{tf['tokens_per_s']:>10.1f}{med:>7.2f}{best:>7.2f}"
                   f"{r['cos_min']:>9.4f}{r['cos_mean']:>9.4f}")
 
+    rerank = [r for r in results.values() if r["kind"] == "rerank"]
+    for r in rerank:
+        sh, each = r["shared"], r["each"]
+        med, best = ratios(sh, each, "docs_per_s")
+        print(f"\nReranking, {RERANK_MODEL} (llama.cpp), {r['docs']} documents of {CHUNK_TOKENS} tokens "
+              f"({r['prompt_tokens']:.0f} prompt tokens each): prompt and query decoded once per batch, against "
+              f"once per document")
+        print(f"{'docs/s shared':>14}{'docs/s each':>13}{'ratio':>7}{'best':>7}{'max |dP|':>10}")
+        print(f"{sh['docs_per_s']:>14.3f}{each['docs_per_s']:>13.3f}{med:>7.2f}{best:>7.2f}{r['max_dp']:>10.5f}")
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -377,7 +428,9 @@ def main() -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        if args.worker.startswith("embed:"):
+        if args.worker == "rerank":
+            result = rerank_worker(args.repeats, max(args.embed_chunks, 16))
+        elif args.worker.startswith("embed:"):
             batch = int(args.worker[6:])
             result = embed_worker(batch, args.repeats, max(args.embed_chunks, batch))
         else:
@@ -391,6 +444,8 @@ def main() -> int:
             spec = CHAT_TASKS[task]
             ensure_model(spec.source, spec.model, "gguf" if spec.backend == "llamacpp" else "mlx",
                          "q4_k_m" if spec.backend == "llamacpp" else "4bit")
+        elif task == "rerank":
+            ensure_model(RERANK_SOURCE, RERANK_MODEL, "gguf", "q8_0")
         else:
             ensure_model(EMBED_SOURCE, EMBED_MODEL, "gguf", "q8_0")
     results = {}

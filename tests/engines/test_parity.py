@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from engines import ChatSettings, Message, load_chat_model, load_embedder, load_reranker
+from engines import ChatSettings, Message, load_chat_model, load_embedder, load_reranker, qwen3
 
 from .conftest import options_for
 
@@ -117,3 +117,22 @@ def test_count_tokens_is_the_document_length(embedders):
     for embedder in embedders.values():
         assert embedder.count_tokens(["東京", "The quick brown fox"]) == [
             len(embedder.token_ids("東京")), len(embedder.token_ids("The quick brown fox"))]
+
+
+def test_llamacpp_reranker_decodes_the_prompt_and_query_once_per_batch(rerankers, monkeypatch):
+    reranker = rerankers["gguf"]
+    calls = []
+    real_decode = type(reranker)._decode
+
+    def spy(self, ids, *, start):
+        calls.append((start, len(ids)))
+        return real_decode(self, ids, start=start)
+
+    monkeypatch.setattr(type(reranker), "_decode", spy)
+    reranker.score(QUERY, TEXTS)
+    head = (len(reranker._tokenize(qwen3.RERANK_PREFIX, special=True))
+            + len(reranker._tokenize(qwen3.rerank_body_head(QUERY, None), special=False)))
+    assert len(TEXTS) <= reranker.batch_size  # one batch: the shared tokens are decoded once
+    assert calls[0] == (0, head)
+    assert [start for start, _ in calls[1:]] == [head] * len(TEXTS)
+    assert sorted(n for _, n in calls[1:]) == sorted(len(reranker.token_ids(QUERY, d)) - head for d in TEXTS)

@@ -279,7 +279,7 @@ class LibraryStore:
         q = self._chunks.search(text, query_type="fts", fts_columns="search_text")
         if where:
             q = q.where(where, prefilter=True)
-        rows = q.select(_HIT_COLUMNS).limit(limit).to_arrow().to_pylist()
+        rows = q.select([*_HIT_COLUMNS, "_score"]).limit(limit).to_arrow().to_pylist()
         return [_hit(r, r["_score"]) for r in rows]
 
     def search_vector(self, vector: np.ndarray, *, limit: int = 20, where: str | None = None) -> list[Hit]:
@@ -288,7 +288,7 @@ class LibraryStore:
         q = self._chunks.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector").metric("cosine")
         if where:  # rows without a vector are never returned: no filter is needed for them
             q = q.where(where, prefilter=True)
-        rows = q.select(_HIT_COLUMNS).limit(limit).to_arrow().to_pylist()
+        rows = q.select([*_HIT_COLUMNS, "_distance"]).limit(limit).to_arrow().to_pylist()
         return [_hit(r, 1.0 - r["_distance"]) for r in rows]
 
     def all_chunks(self, *, with_vectors: bool = False) -> tuple[list[Hit], list[str], np.ndarray | None]:

@@ -1,7 +1,8 @@
 """Embedding and reranking on MLX folders, batched with right padding.
 
 Qwen3Model takes no attention mask; with causal attention and padding on the right, no real
-token ever attends to a pad, so padding cannot change a vector or a score.
+token ever attends to a pad, so padding cannot change a vector or a score. A reranker's
+documents share the prompt and the query: those run once, into a cache every row continues.
 """
 
 from __future__ import annotations
@@ -28,13 +29,32 @@ class _MlxPooled:
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self.folder.tokenize(text, special=special)
 
-    def _last_hidden(self, network: Any, batch: list[list[int]]) -> Any:
-        """The final-norm hidden state at each sequence's last real token, shape (batch, hidden)."""
+    def _last_hidden(self, network: Any, batch: list[list[int]], *, shared: int = 0) -> Any:
+        """The final-norm hidden state at each sequence's last real token, shape (batch, hidden).
+
+        The first `shared` tokens, the same in every sequence (a reranker's prompt and query),
+        run once into a KV cache that every row of the batch then continues from. One sequence
+        alone takes the same path, so its result does not depend on the batch.
+        """
         mx = self._mx
-        width = max(len(s) for s in batch)
-        padded = mx.array([s + [self.pad_id] * (width - len(s)) for s in batch])
-        hidden = network(padded)
-        last = mx.array([len(s) - 1 for s in batch])
+        cache = None
+        if shared:
+            from mlx_lm.models.cache import KVCache
+
+            prefix = [KVCache() for _ in network.layers]
+            network(mx.array([batch[0][:shared]]), cache=prefix)
+            cache = []
+            for layer in prefix:
+                keys, values = layer.keys[..., :layer.offset, :], layer.values[..., :layer.offset, :]
+                tiled = KVCache()
+                tiled.state = (mx.repeat(keys, len(batch), axis=0), mx.repeat(values, len(batch), axis=0),
+                               layer.offset)
+                cache.append(tiled)
+        rest = [s[shared:] for s in batch]
+        width = max(len(s) for s in rest)
+        padded = mx.array([s + [self.pad_id] * (width - len(s)) for s in rest])
+        hidden = network(padded, cache=cache)
+        last = mx.array([len(s) - 1 for s in rest])
         return hidden[mx.arange(len(batch)), last]
 
     def close(self) -> None:
@@ -62,7 +82,7 @@ class MlxReranker(_MlxPooled, TokenReranker):
 
     def _score_batch(self, batch: list[list[int]], *, shared: int) -> np.ndarray:
         mx, model = self._mx, self._network
-        rows = self._last_hidden(model.model, batch)
+        rows = self._last_hidden(model.model, batch, shared=shared)
         # Only the last position's logits matter: project just those rows through the head.
         logits = (model.model.embed_tokens.as_linear(rows) if model.args.tie_word_embeddings
                   else model.lm_head(rows)).astype(mx.float32)

@@ -136,3 +136,23 @@ def test_llamacpp_reranker_decodes_the_prompt_and_query_once_per_batch(rerankers
     assert calls[0] == (0, head)
     assert [start for start, _ in calls[1:]] == [head] * len(TEXTS)
     assert sorted(n for _, n in calls[1:]) == sorted(len(reranker.token_ids(QUERY, d)) - head for d in TEXTS)
+
+
+@pytest.mark.parametrize("fmt", ["gguf", "mlx"])
+def test_sharing_the_prompt_and_query_keeps_the_scores(rerankers, fmt, monkeypatch):
+    reranker = rerankers[fmt]
+    head = (len(reranker._tokenize(qwen3.RERANK_PREFIX, special=True))
+            + len(reranker._tokenize(qwen3.rerank_body_head(QUERY, None), special=False)))
+    score_batch, passed = type(reranker)._score_batch, []
+
+    def recording(self, batch, *, shared):
+        passed.append(shared)
+        return score_batch(self, batch, shared=shared)
+
+    monkeypatch.setattr(type(reranker), "_score_batch", recording)
+    shared = reranker.score(QUERY, TEXTS)
+    assert passed == [head]
+    monkeypatch.setattr(type(reranker), "_score_batch",
+                        lambda self, batch, *, shared: score_batch(self, batch, shared=0))
+    each = reranker.score(QUERY, TEXTS)
+    assert np.abs(shared - each).max() <= 1e-3

@@ -1,0 +1,42 @@
+"""Translations of every message the core and the CLI show (gettext, one `ippon` domain).
+
+Code writes English and wraps it: `_("{path}: the file is empty").format(path=path)` —
+translate first, format after, never build a sentence by concatenation. The catalogs live
+beside this file (`ja/LC_MESSAGES/ippon.po`, compiled to `ippon.mo`). The language follows
+the system (LC_ALL, LC_MESSAGES, LANG); `IPPON_LANG=ja|en` overrides it.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import os
+from functools import lru_cache
+from pathlib import Path
+
+DOMAIN = "ippon"
+CATALOGS = Path(__file__).resolve().parent
+
+
+def language() -> str:
+    """"ja" or "en": the language Ippon speaks in this process."""
+    for name in ("IPPON_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"
+
+
+@lru_cache(maxsize=4)
+def _translations(lang: str) -> _gettext.NullTranslations:
+    if lang == "en":
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, localedir=CATALOGS, languages=[lang], fallback=True)
+
+
+def _(message: str) -> str:
+    """`message` in the user's language (the English text itself when there is no translation)."""
+    return _translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations(language()).ngettext(singular, plural, n)

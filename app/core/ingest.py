@@ -96,13 +96,17 @@ def file_hash(path: str) -> str:
 
 def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: ChunkingSettings,
                 max_bytes: int = 200 * 2**20, progress: ProgressCallback | None = None,
-                cancel: threading.Event | None = None, prune: bool = True) -> IngestSummary:
+                cancel: threading.Event | None = None, prune: bool = True,
+                excluded: Callable[[str], bool] | None = None) -> IngestSummary:
     """Phase 1 for everything under `roots` (absolute paths as on the disk). With `prune`, stored files
-    under a root that are gone from the disk lose their chunks."""
+    under a root that are gone from the disk lose their chunks. `excluded` names files the user removed
+    from inside a root: they are passed over (and pruned) as if gone."""
     summary = IngestSummary()
     found: list[Found] = []
     for root in roots:
         for item in discover(root):
+            if excluded is not None and excluded(item.path):
+                continue
             if isinstance(item, Problem):
                 summary.failures.append((item.path, item.reason))
             elif sources.format_for(Path(item.path)) is None:

@@ -19,6 +19,7 @@ from typing import Iterator
 from ..config import Config
 from ..errors import IpponError
 from .discovery import is_under
+from .exclusions import ExclusionList
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback, embed_pending, ensure_exists, index_paths
 from .store import LibraryStore, SourceRecord, normalize_path
 
@@ -48,6 +49,7 @@ class Library:
         self.chunking = chunking or ChunkingSettings(max_tokens=config.chunk_tokens, overlap=config.chunk_overlap)
         self._embedder_factory = embedder_factory
         self._roots_file = self.data_dir / "library.json"
+        self.exclusions = ExclusionList(self.data_dir)
 
     # --- roots ----------------------------------------------------------------------------
 
@@ -95,8 +97,9 @@ class Library:
                 key = normalize_path(path)
                 roots[key] = Root(path, watch or (key in roots and roots[key].watch))
             self._save_roots(roots.values())
+            self.exclusions.readmit(new)
             summary = index_paths(self.store, new, chunking=self.chunking, max_bytes=self.config.max_file_bytes,
-                                  progress=progress, cancel=cancel)
+                                  progress=progress, cancel=cancel, excluded=self.exclusions.matcher())
             if vectors and not summary.cancelled:
                 self._embed(progress, cancel)
         return summary
@@ -113,7 +116,10 @@ class Library:
     def remove(self, paths: Iterable[Path]) -> int:
         targets = [normalize_path(p) for p in paths]
         with self.writing():
-            self._save_roots(r for r in self.roots() if not any(is_under(r.key, t) for t in targets))
+            kept = [r for r in self.roots() if not any(is_under(r.key, t) for t in targets)]
+            self._save_roots(kept)
+            # A file taken out of a folder that stays would come back on the next scan: remember it.
+            self.exclusions.exclude(t for t in targets if any(is_under(t, r.key) for r in kept))
             gone = [s.source_id for s in self.store.sources() if any(is_under(s.path, t) for t in targets)]
             if not gone:
                 raise IpponError(f"{', '.join(targets)}: not in the library (see `ippon sources`)")
@@ -124,7 +130,8 @@ class Library:
         """Bring every root up to date (what `ippon add` does for new paths)."""
         with self.writing():
             summary = index_paths(self.store, [r.path for r in self.roots()], chunking=self.chunking,
-                                  max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel)
+                                  max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel,
+                                  excluded=self.exclusions.matcher())
             if vectors and not summary.cancelled:
                 self._embed(progress, cancel)
         return summary
@@ -137,7 +144,8 @@ class Library:
             if not vectors_only:
                 self.store.remove_sources(s.source_id for s in self.store.sources())
                 summary = index_paths(self.store, [r.path for r in self.roots()], chunking=self.chunking,
-                                      max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel)
+                                      max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel,
+                                      excluded=self.exclusions.matcher())
             if not summary.cancelled:
                 self._embed(progress, cancel, replace=True)
         return summary

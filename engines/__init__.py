@@ -5,13 +5,13 @@ when one of its models is loaded.
 """
 
 from .base import (AnswerDelta, CancelToken, Candidate, ChatDone, ChatEvent, ChatModel, ChatSettings, ChatStats,
-                   Embedder, Message, Reranker, ThinkingDelta, VisionReranker)
+                   Embedder, Message, PromptView, Reranker, ThinkingDelta, VisionReranker)
 from .errors import (ContextOverflowError, EngineError, MissingBackendError, ModelFileError, RemoteError,
                      UnsupportedError, WrongModelError)
 from .registry import BACKENDS, choose_backend, default_backend, load_chat_model, load_embedder, load_reranker
 
 __all__ = ["BACKENDS", "AnswerDelta", "CancelToken", "Candidate", "ChatDone", "ChatEvent", "ChatModel",
            "ChatSettings", "ChatStats", "ContextOverflowError", "Embedder", "EngineError", "Message",
-           "MissingBackendError", "ModelFileError", "RemoteError", "Reranker", "ThinkingDelta",
+           "MissingBackendError", "ModelFileError", "PromptView", "RemoteError", "Reranker", "ThinkingDelta",
            "UnsupportedError", "VisionReranker", "WrongModelError", "choose_backend", "default_backend",
            "load_chat_model", "load_embedder", "load_reranker"]

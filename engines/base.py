@@ -84,11 +84,24 @@ class ChatStats:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptView:
+    """The exact prompt a model read, for debugging retrieval-augmented answers."""
+
+    text: str
+    tokens: int
+    special_tokens: int  # control tokens in it: only the chat template's own
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {"text": self.text, "tokens": self.tokens, "special_tokens": self.special_tokens}
+
+
+@dataclass(frozen=True, slots=True)
 class ChatDone:
     text: str
     thinking: str
     stats: ChatStats
     token_ids: tuple[int, ...] = ()  # every token after the prompt, forced ones included
+    prompt: PromptView | None = None  # None where the prompt is built elsewhere (a remote server)
 
 
 ChatEvent = AnswerDelta | ThinkingDelta | ChatDone

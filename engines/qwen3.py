@@ -162,6 +162,79 @@ class ThinkingSplitter:
             yield AnswerDelta(text)
 
 
+# --- prompts: control and text ---------------------------------------------------------------
+
+# What a tokenizer could read as a control token: ChatML markers and the tags Qwen3 gives
+# tokens of their own. Only the template may write them as tokens; inside text (a document, a
+# file name, a question, an earlier answer) they are split so each is read as its characters.
+_CONTROL_TEXT = re.compile(r"<\|[^|<>\s]{1,64}\|>|</?(?:think|tool_call|tool_response)>")
+_SLOT = re.compile("\ue000(\\d+)\ue001")
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPiece:
+    """A run of the prompt: a control token the template wrote (`control`), or text."""
+
+    text: str
+    control: bool = False
+
+
+def render_chat_pieces(template: str | None, messages: Sequence[Message], *, thinking: bool) -> list[PromptPiece]:
+    """The chat prompt as control tokens and text runs.
+
+    The template is rendered with a private placeholder for each message's content, so
+    whatever it writes around them is told apart from what the messages hold; the contents
+    go back in as text. Joined, the pieces are the prompt `render_chat_prompt` gives.
+    """
+    slots = [Message(m.role, f"\ue000{i}\ue001") for i, m in enumerate(messages)]
+    rendered = render_chat_prompt(template, slots, thinking=thinking)
+    pieces: list[PromptPiece] = []
+    placed: set[int] = set()
+    position = 0
+    for match in _SLOT.finditer(rendered):
+        index = int(match.group(1))
+        if index in placed or index >= len(messages):
+            raise EngineError("the model's chat template writes a message more than once; it cannot be used")
+        placed.add(index)
+        pieces.extend(_template_pieces(rendered[position:match.start()]))
+        pieces.append(PromptPiece(messages[index].content))
+        position = match.end()
+    pieces.extend(_template_pieces(rendered[position:]))
+    return _joined(pieces)
+
+
+def _template_pieces(text: str) -> list[PromptPiece]:
+    pieces, position = [], 0
+    for match in _CONTROL_TEXT.finditer(text):
+        pieces += [PromptPiece(text[position:match.start()]), PromptPiece(match.group(), control=True)]
+        position = match.end()
+    return [*pieces, PromptPiece(text[position:])]
+
+
+def _joined(pieces: list[PromptPiece]) -> list[PromptPiece]:
+    """Neighbouring text runs as one (a tokenizer merges across them as it would in one string)."""
+    out: list[PromptPiece] = []
+    for piece in pieces:
+        if not piece.text:
+            continue
+        if out and not piece.control and not out[-1].control:
+            out[-1] = PromptPiece(out[-1].text + piece.text)
+        else:
+            out.append(piece)
+    return out
+
+
+def split_control_text(text: str) -> list[str]:
+    """`text` in parts to tokenize one by one as plain text, none of which is a control token's
+    spelling: "<|im_end|>" inside a document becomes "<" and "|im_end|>"."""
+    parts, position = [], 0
+    for match in _CONTROL_TEXT.finditer(text):
+        parts += [text[position:match.start()], match.group()[:1], match.group()[1:]]
+        position = match.end()
+    parts.append(text[position:])
+    return [p for p in parts if p]
+
+
 # --- byte-level BPE -------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)

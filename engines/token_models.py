@@ -13,11 +13,24 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from . import qwen3
-from .base import CancelToken, ChatDone, ChatEvent, ChatSettings, ChatStats, EmbedKind, FinishReason, Message
+from .base import (CancelToken, ChatDone, ChatEvent, ChatSettings, ChatStats, EmbedKind, FinishReason, Message,
+                   PromptView)
 from .errors import ContextOverflowError
 
 
-class TokenChatModel:
+class _Tokenized:
+    """A backend's tokenizer, and text through it as text: never as control tokens."""
+
+    def _tokenize(self, text: str, *, special: bool) -> list[int]:
+        raise NotImplementedError
+
+    def _text_ids(self, text: str) -> list[int]:
+        # Tokenizers match some added tokens (<think>) even with special parsing off: a
+        # control token's spelling inside text is cut so that only its characters remain.
+        return [t for part in qwen3.split_control_text(text) for t in self._tokenize(part, special=False)]
+
+
+class TokenChatModel(_Tokenized):
     """chat() for a backend that provides `_tokenize`, `_token_bytes` and `_sample`."""
 
     name: str
@@ -26,9 +39,6 @@ class TokenChatModel:
     think_open: int
     think_close: int
     stop_ids: frozenset[int]
-
-    def _tokenize(self, text: str, *, special: bool) -> list[int]:
-        raise NotImplementedError
 
     def _token_bytes(self, token: int) -> bytes:
         raise NotImplementedError
@@ -41,25 +51,40 @@ class TokenChatModel:
         raise NotImplementedError
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenize(text, special=False))
+        return len(self._text_ids(text))
 
     def prompt_ids(self, messages: Sequence[Message], *, thinking: bool) -> list[int]:
         return self._prompt(messages, thinking=thinking)[0]
 
-    def _prompt(self, messages: Sequence[Message], *, thinking: bool) -> tuple[list[int], bool]:
-        """The prompt's tokens, and whether the template itself opened the thinking part (Qwen3-2507
-        thinking models do: the model then never writes <think>, only </think>)."""
-        prompt = qwen3.render_chat_prompt(self.chat_template, messages, thinking=thinking)
-        ids = self._tokenize(prompt, special=True)
+    def prompt_view(self, messages: Sequence[Message], *, thinking: bool) -> PromptView:
+        return self._prompt(messages, thinking=thinking)[2]
+
+    def _prompt(self, messages: Sequence[Message], *, thinking: bool) -> tuple[list[int], bool, PromptView]:
+        """The prompt's tokens; whether the template itself opened the thinking part (Qwen3-2507
+        thinking models do: the model then never writes <think>, only </think>); and what it is.
+
+        Only what the template writes becomes control tokens; every message's content is text."""
+        pieces = qwen3.render_chat_pieces(self.chat_template, messages, thinking=thinking)
+        ids: list[int] = []
+        special = 0
+        for piece in pieces:
+            if piece.control:
+                piece_ids = self._tokenize(piece.text, special=True)
+                special += len(piece_ids) == 1
+            else:
+                piece_ids = self._text_ids(piece.text)
+            ids += piece_ids
         if len(ids) >= self.context_length:
             raise ContextOverflowError(f"{self.name}: the prompt has {len(ids)} tokens, more than the context "
                                        f"window of {self.context_length}; shorten it or load a larger context")
-        return ids, prompt.rstrip("\n").endswith(qwen3.THINK_OPEN)
+        text = "".join(p.text for p in pieces)
+        opened = text.rstrip("\n").endswith(qwen3.THINK_OPEN)
+        return ids, opened, PromptView(text=text, tokens=len(ids), special_tokens=special)
 
     def chat(self, messages: Sequence[Message], *, settings: ChatSettings = ChatSettings(),
              cancel: CancelToken | None = None) -> Iterator[ChatEvent]:
         start = time.perf_counter()
-        prompt, opened = self._prompt(messages, thinking=settings.thinking)
+        prompt, opened, view = self._prompt(messages, thinking=settings.thinking)
         sampling = qwen3.resolve_sampling(settings)
         budget = settings.think_budget if settings.thinking else None
         if settings.seed is not None:
@@ -105,7 +130,7 @@ class TokenChatModel:
                           prompt_tokens_per_s=len(prompt) / (first - start) if first > start else 0.0,
                           finish_reason=finish)
         yield ChatDone(text="".join(splitter.answer), thinking="".join(splitter.thinking), stats=stats,
-                       token_ids=tuple(generated))
+                       token_ids=tuple(generated), prompt=view)
 
 
 def _batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
@@ -115,7 +140,7 @@ def _batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
         yield order[i:i + batch_size]
 
 
-class TokenEmbedder:
+class TokenEmbedder(_Tokenized):
     """embed() for a backend that provides `_tokenize` and `_embed_batch` (last-token hidden states)."""
 
     name: str
@@ -126,9 +151,6 @@ class TokenEmbedder:
     batch_size: int
     eos_id: int
 
-    def _tokenize(self, text: str, *, special: bool) -> list[int]:
-        raise NotImplementedError
-
     def _embed_batch(self, batch: list[list[int]]) -> np.ndarray:
         """One row per sequence: the hidden state at its last token, not normalised."""
         raise NotImplementedError
@@ -137,10 +159,10 @@ class TokenEmbedder:
         if kind == "query":
             text = qwen3.format_embed_query(text, instruction)
         # Text is never parsed for special tokens; the end-of-text token is appended here, once.
-        return [*self._tokenize(text, special=False), self.eos_id]
+        return [*self._text_ids(text), self.eos_id]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(self._tokenize(t, special=False)) + 1 for t in texts]
+        return [len(self._text_ids(t)) + 1 for t in texts]
 
     def embed(self, texts: Sequence[str], *, kind: EmbedKind = "document", instruction: str | None = None,
               dim: int | None = None) -> np.ndarray:
@@ -155,15 +177,12 @@ class TokenEmbedder:
         return qwen3.normalize_rows(out, dim)
 
 
-class TokenReranker:
+class TokenReranker(_Tokenized):
     """score() for a backend that provides `_tokenize` and `_score_batch` (P(yes) per sequence)."""
 
     name: str
     max_tokens: int
     batch_size: int
-
-    def _tokenize(self, text: str, *, special: bool) -> list[int]:
-        raise NotImplementedError
 
     def _score_batch(self, batch: list[list[int]], *, shared: int) -> np.ndarray:
         """P(yes) per sequence; the first `shared` tokens are the same in every sequence (the
@@ -173,7 +192,7 @@ class TokenReranker:
 
     def token_ids(self, query: str, document: str, *, instruction: str | None = None) -> list[int]:
         return [*self._tokenize(qwen3.RERANK_PREFIX, special=True),
-                *self._tokenize(qwen3.rerank_body(query, document, instruction), special=False),
+                *self._text_ids(qwen3.rerank_body(query, document, instruction)),
                 *self._tokenize(qwen3.RERANK_SUFFIX, special=True)]
 
     def score(self, query: str, documents: Sequence[str], *, instruction: str | None = None) -> np.ndarray:
@@ -182,7 +201,7 @@ class TokenReranker:
         sequences = [self.token_ids(query, d, instruction=instruction) for d in documents]
         _check_lengths(self.name, sequences, self.max_tokens, what="query and document")
         head = [*self._tokenize(qwen3.RERANK_PREFIX, special=True),
-                *self._tokenize(qwen3.rerank_body_head(query, instruction), special=False)]
+                *self._text_ids(qwen3.rerank_body_head(query, instruction))]
         # A tokenizer that merged across the head's end would leave nothing safely shared.
         shared = len(head) if all(s[:len(head)] == head and len(s) > len(head) for s in sequences) else 0
         out = np.zeros(len(sequences), dtype=np.float32)

@@ -59,6 +59,31 @@ def cached_test_models() -> dict[str, Path]:
     return {name: folder / name for name in factory.TEST_MODEL_NAMES}
 
 
+VL_FACTORY = ROOT / "scripts" / "make_test_vl_models.py"
+
+
+def cached_vl_test_models() -> dict[str, Path]:
+    """name -> folder of each tiny Qwen3-VL test model (its own cache key: the suite's models stay put)."""
+    spec = importlib.util.spec_from_file_location("make_test_vl_models", VL_FACTORY)
+    factory = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(factory)
+    key = hashlib.sha256((_factory_key() + VL_FACTORY.read_text(encoding="utf-8")).encode()).hexdigest()[:16]
+    folder = CACHE / f"vl-{key}"
+    if not all((folder / name / "config.json").exists() for name in factory.VL_TEST_MODEL_NAMES):
+        tmp = folder.with_name(folder.name + f".building-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        factory.build_vl_test_models(tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    return {name: folder / name for name in factory.VL_TEST_MODEL_NAMES}
+
+
+@pytest.fixture(scope="session")
+def vl_test_models() -> dict[str, Path]:
+    """name -> folder of each tiny Qwen3-VL test model (vl-reranker, vl-embedder)."""
+    return cached_vl_test_models()
+
+
 @pytest.fixture(scope="session")
 def test_models() -> dict[str, Path]:
     """name -> folder of each tiny test model, keyed by the factory's own content."""

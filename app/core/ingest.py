@@ -114,6 +114,7 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
             else:
                 found.append(item)
     stored = {s.path: s for s in store.sources()}
+    chunk_counts = store.chunk_counts()
     present = {f.path for f in found} | {p for p, _ in summary.failures}
     if prune:
         normalized = [normalize_path(root) for root in roots]
@@ -127,7 +128,9 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
         if cancel is not None and cancel.is_set():
             summary.cancelled = True
             break
-        update = _index_file(item, stored.get(item.path), chunking, max_bytes, summary)
+        previous = stored.get(item.path)
+        held = chunk_counts.get(previous.source_id, 0) if previous is not None else 0
+        update = _index_file(item, previous, chunking, max_bytes, summary, stored_chunks=held)
         if update is not None:
             pending.append(update)
             summary.chunks += len(update.chunks)
@@ -145,7 +148,7 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
 
 
 def _index_file(item: Found, previous: SourceRecord | None, chunking: ChunkingSettings, max_bytes: int,
-                summary: IngestSummary) -> FileUpdate | None:
+                summary: IngestSummary, *, stored_chunks: int) -> FileUpdate | None:
     fmt = sources.format_for(Path(item.path))
     version = sources.PARSER_VERSION
     try:
@@ -154,7 +157,8 @@ def _index_file(item: Found, previous: SourceRecord | None, chunking: ChunkingSe
         digest = None
         error = f"{item.path}: {_os_reason(exc)}"
     if (digest is not None and previous is not None and previous.content_hash == digest
-            and previous.parser_version == version and previous.chunker == chunking.chunker_id):
+            and previous.parser_version == version and previous.chunker == chunking.chunker_id
+            and stored_chunks == previous.chunks):  # unchanged means its chunks are really there
         summary.unchanged += 1
         return None
     record = SourceRecord(source_id=source_id_for(item.path), path=item.path, format=fmt or "", size=item.size,

@@ -80,6 +80,7 @@ class Library:
             raise LibraryBusyError("another Ippon process (an ingest or `ippon watch`) is updating the library; "
                                    "wait for it to finish or stop it") from exc
         try:
+            self.store.repair()  # what a killed writer left half-done
             yield
         finally:
             lock.release()

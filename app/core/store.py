@@ -192,12 +192,32 @@ class LibraryStore:
         self._sources.merge_insert("source_id").when_matched_update_all().when_not_matched_insert_all().execute(sources)
 
     def remove_sources(self, source_ids: Iterable[str]) -> int:
+        """Forget these files. Their source rows go first: a kill before their chunks follow
+        leaves chunks of no file, which `repair` deletes. (The other order left files recorded
+        as indexed with no chunks, which a later add took for unchanged: lost for good.)"""
         ids = list(source_ids)
         for start in range(0, len(ids), 500):
             quoted = ", ".join(f"'{_quote(i)}'" for i in ids[start:start + 500])
-            self._chunks.delete(f"source_id IN ({quoted})")
             self._sources.delete(f"source_id IN ({quoted})")
+            self._chunks.delete(f"source_id IN ({quoted})")
         return len(ids)
+
+    def chunk_counts(self) -> dict[str, int]:
+        """source id -> how many chunks the table really holds for it."""
+        import pyarrow.compute as pc
+
+        column = self._chunks.search().select(["source_id"]).limit(None).to_arrow()["source_id"]
+        return {row["values"]: row["counts"] for row in pc.value_counts(column).to_pylist()}
+
+    def repair(self) -> int:
+        """Delete the chunks of files no longer recorded (left by a writer killed while removing
+        files). Every writer runs this first; returns how many files' chunks went."""
+        known = set(self._sources.search().select(["source_id"]).limit(None).to_arrow()["source_id"].to_pylist())
+        orphans = [source_id for source_id in self.chunk_counts() if source_id not in known]
+        for start in range(0, len(orphans), 500):
+            quoted = ", ".join(f"'{_quote(i)}'" for i in orphans[start:start + 500])
+            self._chunks.delete(f"source_id IN ({quoted})")
+        return len(orphans)
 
     # --- vectors ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ is finished by the next run with no duplicates."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,3 +99,91 @@ def test_sigkill_then_rerun(corpus, clean_chunks, tmp_path, point, n):
     assert _check_whole_files(service) == N_FILES
     assert service.library.store.count_chunks() == clean_chunks
     assert len(service.search_keywords("文書149の")) >= 1
+
+
+REMOVE_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from app.config import Config
+    from app.core import store as store_module
+    from app.core.service import IpponService
+
+    home, corpus, table, n = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    service = IpponService(Config(data_dir=home, models_dir=home / "models"))
+    store = service.library.store
+    deletes = {"sources": 0, "chunks": 0}
+    for name in deletes:
+        target = getattr(store, "_" + name)
+        original = target.delete
+
+        def delete(where, name=name, original=original):
+            deletes[name] += 1
+            if name == table and deletes[name] == n:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(where)
+
+        target.delete = delete
+    service.remove([corpus])
+""")
+
+
+@pytest.fixture(scope="module")
+def indexed_home(corpus, tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("remove-home")
+    IpponService(Config(data_dir=home, models_dir=home / "models")).add([corpus])
+    return home
+
+
+@pytest.mark.parametrize(("table", "n"), [("sources", 1), ("chunks", 1), ("sources", 2)])
+def test_sigkill_during_remove_then_add_leaves_every_file_searchable(corpus, clean_chunks, indexed_home, tmp_path,
+                                                                      table, n):
+    """Removing deletes in batches of 500 files; a kill before or between any two deletes loses nothing."""
+    big = tmp_path / "corpus"
+    shutil.copytree(corpus, big)
+    for i in range(N_FILES, 620):  # more than one batch of 500
+        (big / f"doc{i:03d}.txt").write_text(f"文書{i}の本文です。", encoding="utf-8")
+    home = tmp_path / "home"
+    shutil.copytree(indexed_home, home)
+    service = IpponService(Config(data_dir=home, models_dir=home / "models"))
+    service.add([big])  # the corpus again under another name, and the extra files
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", REMOVE_CHILD, str(home), str(big), table, str(n)], cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    service = IpponService(Config(data_dir=home, models_dir=home / "models"))
+    summary = service.add([big])
+    assert summary.added + summary.updated + summary.unchanged == 620
+    store = service.library.store
+    counts = store.chunk_counts()
+    for record in store.sources():
+        assert counts.get(record.source_id, 0) == record.chunks, f"{record.path} is not whole"
+    for i in (0, 149, 150, 619):
+        hits = service.search_keywords(f"文書{i}の")
+        assert any(Path(h.path).name == f"doc{i:03d}.txt" for h in hits), i
+
+
+def test_files_recorded_without_their_chunks_are_indexed_again(corpus, indexed_home, tmp_path):
+    """What a kill left before this fix: source rows marked indexed whose chunks are gone."""
+    home = tmp_path / "home"
+    shutil.copytree(indexed_home, home)
+    service = IpponService(Config(data_dir=home, models_dir=home / "models"))
+    store = service.library.store
+    lost = [s for s in store.sources() if s.path.endswith(("doc007.txt", "doc100.txt"))]
+    store._chunks.delete(f"source_id IN ('{lost[0].source_id}', '{lost[1].source_id}')")  # noqa: SLF001
+    summary = service.add([corpus])
+    assert (summary.updated, summary.unchanged) == (2, N_FILES - 2)
+    assert _check_whole_files(service) == N_FILES
+
+
+def test_chunks_of_no_file_are_deleted_by_the_next_writer(corpus, indexed_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(indexed_home, home)
+    service = IpponService(Config(data_dir=home, models_dir=home / "models"))
+    store = service.library.store
+    gone = next(s for s in store.sources() if s.path.endswith("doc042.txt"))
+    store._sources.delete(f"source_id = '{gone.source_id}'")  # noqa: SLF001 - a kill between the two deletes
+    service.add([corpus])
+    assert gone.source_id in {s.source_id for s in store.sources()}  # added again: it is still on disk
+    assert _check_whole_files(service) == N_FILES
+    store._sources.delete(f"source_id = '{gone.source_id}'")  # noqa: SLF001
+    assert store.repair() == 1 and gone.source_id not in store.chunk_counts()

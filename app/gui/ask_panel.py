@@ -9,12 +9,13 @@ import unicodedata
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtGui import QColor, QDesktopServices, QPixmap, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QSpinBox, QSplitter, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.answer import AskDone, Citation, source_label
 from .asking import AskController
+from .state_messages import StateMessages
 
 _TERMS = re.compile(r"[A-Za-z0-9]{2,}|[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]{2,}")
 _PARTICLES = re.compile(r"[のはがをにでとへやかもねよ？?、。「」]")
@@ -42,8 +43,15 @@ def highlight(text: str, terms: list[str]) -> str:
     return "".join(out).replace("\n", "<br>")
 
 
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+MARK_COLOR = "#ffe58a"
+THUMBNAIL_PX = 180
+
+
 class AskPanel(QWidget):
     open_requested = Signal(str)
+    models_requested = Signal()  # the user followed "choose a model" from a message
+    add_requested = Signal()  # the user followed "add folders" from the empty-library message
 
     def __init__(self, controller: AskController, *, page_text=None, thumbnail=None,  # noqa: ANN001
                  parent: QWidget | None = None) -> None:
@@ -56,6 +64,8 @@ class AskPanel(QWidget):
         self._thinking = ""
         self._question = ""
         self._citations: list[Citation] = []
+        self.messages = StateMessages(self)
+        self.library_files = -1  # set by the window; 0 means an empty library (-1: not known yet)
 
         self.question = QLineEdit()
         self.question.setPlaceholderText(self.tr("Ask your library… (Enter)"))
@@ -90,11 +100,19 @@ class AskPanel(QWidget):
         self.answer_view.setOpenLinks(False)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        # A message about the state (empty library, no model, nothing found…) with its way out as a link.
+        self.notice = QLabel()
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.RichText)
+        self.notice.linkActivated.connect(self._notice_link)
+        self.notice.hide()
 
         self.citations = QListWidget()
         self.preview = QTextBrowser()
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumHeight(THUMBNAIL_PX // 2)
         self.image.hide()
         self.open_button = QPushButton(self.tr("Open file"))
         self.open_button.setEnabled(False)
@@ -105,6 +123,7 @@ class AskPanel(QWidget):
         answer_box = QWidget()
         answer_layout = QVBoxLayout(answer_box)
         answer_layout.setContentsMargins(0, 0, 0, 0)
+        answer_layout.addWidget(self.notice)
         answer_layout.addWidget(self.thinking_toggle)
         answer_layout.addWidget(self.thinking_view)
         answer_layout.addWidget(self.answer_view, 1)
@@ -133,6 +152,7 @@ class AskPanel(QWidget):
         controller.thinking.connect(self._on_thinking)
         controller.finished.connect(self._on_finished)
         controller.failed.connect(self._on_failed)
+        controller.stopped.connect(self._on_stopped)
         controller.busy_changed.connect(self._on_busy)
 
     # --- asking -------------------------------------------------------------------------------
@@ -147,7 +167,14 @@ class AskPanel(QWidget):
         self.thinking_toggle.hide()
         self.thinking_view.hide()
         self.citations.clear()
+        self._citations = []
         self.preview.clear()
+        self.image.hide()
+        self.show_notice("")
+        if self.library_files == 0:
+            self.status.setText("")
+            self.show_notice(self.messages.empty_library())
+            return
         self.status.setText(self.tr("Searching…"))
         self.controller.ask(text, thinking=self.mode.currentData(), budget=self.budget.value())
 
@@ -162,7 +189,10 @@ class AskPanel(QWidget):
 
     def _on_sources(self, sources: list[Citation]) -> None:
         self._set_citations(sources)
-        self.status.setText(self.tr("Answering…") if sources else "")
+        if self.controller.busy:
+            self.status.setText(self.tr("Answering…") if sources else "")
+        if sources and self.citations.currentRow() < 0 and not self.controller.busy:
+            self.citations.setCurrentRow(0)  # results found after a failure: show the first
 
     def _on_answer(self, text: str) -> None:
         self._answer += text
@@ -179,9 +209,11 @@ class AskPanel(QWidget):
         self.thinking_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _on_finished(self, done: AskDone) -> None:
-        if not done.answer and done.sources:  # no LLM configured: search results only
-            self.answer_view.setMarkdown(self.tr("No answering model is set up yet; these are the search results."))
-        elif done.answer and not self._answer:
+        if not done.sources:
+            self.show_notice(self.messages.nothing_found())
+        elif not done.answer:  # no LLM configured: search results only
+            self.show_notice(self.messages.no_model())
+        if done.answer and not self._answer:
             self.answer_view.setMarkdown(done.answer)
         cited = {c.n for c in done.citations}
         for row in range(self.citations.count()):
@@ -200,7 +232,19 @@ class AskPanel(QWidget):
             self.citations.setCurrentRow(0)
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(message)
+        self.status.setText("")
+        self.show_notice(self.messages.failed(message))
+
+    def _on_stopped(self) -> None:
+        self.status.setText(self.messages.stopped())
+
+    def show_notice(self, text: str) -> None:
+        """A state message above the answer (rich text: the links lead out of the state); empty hides it."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    def _notice_link(self, link: str) -> None:
+        (self.models_requested if link == "models" else self.add_requested).emit()
 
     # --- citations ------------------------------------------------------------------------------
 
@@ -220,18 +264,43 @@ class AskPanel(QWidget):
         terms = question_terms(self._question)
         text = self._page_text(c) if self._page_text and c.page else c.text
         head = html.escape(source_label(c.path, c.page, c.slide)) + (f" — {html.escape(c.heading)}" if c.heading else "")
-        self.preview.setHtml(f"<p><b>{head}</b></p><p>{highlight(text, terms)}</p>")
+        if Path(c.path).suffix.lower() in MARKDOWN_SUFFIXES:
+            self.preview.setHtml(f"<p><b>{head}</b></p>")
+            cursor = self.preview.textCursor()
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            # Rendered, never as HTML: the document is untrusted text, its markup must not become control.
+            cursor.insertMarkdown(text, QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+                                  | QTextDocument.MarkdownFeature.MarkdownNoHTML)
+            mark_terms(self.preview.document(), terms)
+        else:
+            self.preview.setHtml(f"<p><b>{head}</b></p><p>{highlight(text, terms)}</p>")
+        self.preview.moveCursor(QTextCursor.MoveOperation.Start)
+        pixmap = QPixmap()
         data = self._thumbnail(c.path) if self._thumbnail else None
-        if data:
-            pixmap = QPixmap()
-            pixmap.loadFromData(data)
+        if data and pixmap.loadFromData(data):
+            if max(pixmap.width(), pixmap.height()) > THUMBNAIL_PX:
+                pixmap = pixmap.scaled(THUMBNAIL_PX, THUMBNAIL_PX, Qt.AspectRatioMode.KeepAspectRatio,
+                                       Qt.TransformationMode.SmoothTransformation)
             self.image.setPixmap(pixmap)
-        self.image.setVisible(bool(data))
+            self.image.setFixedHeight(pixmap.height() + 8)
+        self.image.setVisible(not pixmap.isNull())
 
     def _open_current(self) -> None:
         row = self.citations.currentRow()
         if 0 <= row < len(self._citations):
             self.open_requested.emit(self._citations[row].path)
+
+
+def mark_terms(document: QTextDocument, terms: list[str]) -> None:
+    """Give every occurrence of the terms in a rendered document the highlight background."""
+    mark = QTextCharFormat()
+    mark.setBackground(QColor(MARK_COLOR))
+    mark.setForeground(QColor("#000000"))
+    for term in terms:
+        cursor = document.find(term)
+        while not cursor.isNull():
+            cursor.mergeCharFormat(mark)
+            cursor = document.find(term, cursor)
 
 
 def open_in_system_viewer(path: str) -> bool:

@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject, Signal
 from engines import AnswerDelta, ChatSettings, ThinkingDelta
 
 from ..core.answer import AskDone, AskSources, Citation
+from ..core.retrieval import Retrieval
 from ..core.service import IpponService
 from .tasks import Op, TaskRunner
 
@@ -19,6 +20,7 @@ class AskController(QObject):
     thinking = Signal(str)  # the next piece of the thinking
     finished = Signal(object)  # AskDone
     failed = Signal(str)
+    stopped = Signal()  # cancelled before the answer was done (what streamed so far stays)
     busy_changed = Signal(bool)
 
     def __init__(self, service: IpponService, runner: TaskRunner, parent: QObject | None = None) -> None:
@@ -26,6 +28,9 @@ class AskController(QObject):
         self.service = service
         self.runner = runner
         self._op: Op | None = None
+        self._question = ""
+        self._got_sources = False
+        self._done = False
 
     @property
     def busy(self) -> bool:
@@ -35,6 +40,7 @@ class AskController(QObject):
         question = question.strip()
         if not question or self._op is not None:
             return
+        self._question, self._got_sources, self._done = question, False, False
         settings = ChatSettings(thinking=thinking != "off", think_budget=budget if thinking == "budget" else None,
                                 max_tokens=max_tokens)
         service = self.service
@@ -45,8 +51,7 @@ class AskController(QObject):
             # No answering model yet: search still works, and its results are the sources shown.
             def work():  # noqa: ANN202
                 found = service.search(question, service.retrieval_settings(rerank=False))
-                sources = [Citation(n, r.hit.path, r.hit.page, r.hit.slide, r.hit.heading, r.hit.char_start,
-                                    r.hit.char_end, r.hit.text, r.score) for n, r in enumerate(found.results, 1)]
+                sources = search_citations(found)
                 return iter([AskSources(sources, 0), AskDone("", "", [], sources, not_found=not sources,
                                                              timings=found.timings)])
         self._op = self.runner.op(work, model=True)
@@ -59,17 +64,33 @@ class AskController(QObject):
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, AskSources):
+            self._got_sources = True
             self.sources.emit(event.sources)
         elif isinstance(event, AnswerDelta):
             self.answer.emit(event.text)
         elif isinstance(event, ThinkingDelta):
             self.thinking.emit(event.text)
         elif isinstance(event, AskDone):
+            self._done = True
             self.finished.emit(event)
 
     def _on_failure(self, exc: BaseException) -> None:
         self.failed.emit(str(exc))
+        if not self._got_sources:
+            # The model failed before the sources were shown (loading it, say): the search alone still
+            # works, and what it found is worth showing beside the error.
+            service, question = self.service, self._question
+            self.runner.op(lambda: search_citations(service.search(question, service.retrieval_settings(rerank=False)))
+                           ).success(self.sources.emit).run()
 
     def _on_finished(self) -> None:
-        self._op = None
+        op, self._op = self._op, None
+        if op is not None and op.cancel.is_set() and not self._done:
+            self.stopped.emit()
         self.busy_changed.emit(False)
+
+
+def search_citations(found: Retrieval) -> list[Citation]:
+    """Search results numbered as citations, for showing them where an answer would cite them."""
+    return [Citation(n, r.hit.path, r.hit.page, r.hit.slide, r.hit.heading, r.hit.char_start, r.hit.char_end,
+                     r.hit.text, r.score) for n, r in enumerate(found.results, 1)]

@@ -7,15 +7,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QMetaObject, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-                               QSplitter, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QSplitter, QWidget)
 
 from ..config import load_config, update_config_file
 from ..core.answer import Citation
 from ..core.ingest import IngestProgress, IngestSummary
 from ..core.service import IpponService
 from ..core.store import source_id_for
+from ..core.unindexed import unindexed_files
 from .ask_panel import AskPanel, open_in_system_viewer
+from .models_status import ModelsStatus
 from .asking import AskController
 from .icon import app_icon
 from .models_dialog import ModelsDialog
@@ -30,6 +32,7 @@ QUICK_ASK_SHORTCUT = "Ctrl+Shift+Space"
 
 class MainWindow(QMainWindow):
     ingest_finished = Signal(object)  # IngestSummary, or the exception
+    sources_listed = Signal()  # the library panel shows the library as it now is
 
     def __init__(self, service: IpponService, *, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -41,6 +44,7 @@ class MainWindow(QMainWindow):
         self._ingest: Op | None = None
         self._ingest_result: object = None
         self._watch_stop: threading.Event | None = None
+        self._quitting = False
 
         self.controller = AskController(service, self.runner, self)
         self.sources_panel = SourcesPanel()
@@ -64,23 +68,33 @@ class MainWindow(QMainWindow):
         for widget in (self.progress_label, self.progress, self.cancel_button):
             row.addWidget(widget)
         self.statusBar().addPermanentWidget(box)
+        self.models_status = ModelsStatus()
+        self.statusBar().addPermanentWidget(self.models_status)
         self._show_progress(False)
 
         self.sources_panel.add_requested.connect(self.choose_and_add)
         self.sources_panel.remove_requested.connect(self.remove_paths)
         self.sources_panel.watch_toggled.connect(self.set_watching)
-        self.ask_panel.open_requested.connect(open_in_system_viewer)
+        self.ask_panel.open_requested.connect(self.open_source)
+        self.ask_panel.models_requested.connect(self.show_models)
+        self.ask_panel.add_requested.connect(self.choose_and_add)
+        self.quick_ask.open_requested.connect(self.open_source)
+        self.quick_ask.link_requested.connect(lambda link: self._follow_link(link))
+        self.models_status.clicked.connect(self.show_models)
         self._build_menus()
         self.setWindowIcon(app_icon())
         self.tray = TrayController(self.windowIcon(), self)
         self.tray.quick_ask.connect(self.quick_ask.show_and_focus)
-        self.tray.show_window.connect(self.showNormal)
-        self.tray.quit_requested.connect(self.close)
+        self.tray.show_window.connect(self.bring_forward)
+        self.tray.quit_requested.connect(self.quit_app)
         self.tray.no_tray.connect(lambda message: self.statusBar().showMessage(message, 15000))
         self.tray.announce_fallback(self.settings)
+        if self.tray.available:
+            QApplication.setQuitOnLastWindowClosed(False)  # closing the window leaves Ippon in the tray
         self._restore_geometry()
-        self.refresh_sources()
         self.models_dialog: ModelsDialog | None = None
+        self.refresh_sources()
+        self.models_status.show_models(self.service.config)
 
     def first_run(self) -> None:
         """With no models at all, open the model picker; search by keywords works meanwhile."""
@@ -104,7 +118,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, self.tr("Models…"), self.show_models, QKeySequence("Ctrl+M"))
         self._action(file_menu, self.tr("Settings…"), self.edit_settings, QKeySequence.StandardKey.Preferences)
         file_menu.addSeparator()
-        self._action(file_menu, self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, self.tr("Quit"), self.quit_app, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu(self.tr("&View"))
         self.quick_ask_action = self._action(view_menu, self.tr("Quick ask"), self.quick_ask.show_and_focus,
                                              QKeySequence(QUICK_ASK_SHORTCUT))
@@ -123,11 +137,23 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def refresh_sources(self) -> None:
-        self.runner.op(self.service.sources).success(self.sources_panel.set_sources).failure(self._error).run()
-        roots = self.service.library.roots()
+        library = self.service.library
+
+        def listing():  # noqa: ANN202 - records, roots and the files not indexed, for the panel
+            roots = [r.path for r in library.roots()]
+            return library.sources(), roots, unindexed_files(roots, excluded=library.exclusions.matcher())
+
+        self.runner.op(listing).success(self._show_sources).failure(self._error).run()
+        roots = library.roots()
         self.sources_panel.watch_button.blockSignals(True)
         self.sources_panel.watch_button.setChecked(any(r.watch for r in roots))
         self.sources_panel.watch_button.blockSignals(False)
+
+    def _show_sources(self, listing: tuple) -> None:
+        records, roots, unindexed = listing
+        self.sources_panel.set_sources(records, roots=roots, unindexed=unindexed)
+        self.ask_panel.library_files = self.quick_ask.library_files = len(records)
+        self.sources_listed.emit()
 
     def choose_and_add(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder to the library"))
@@ -208,6 +234,18 @@ class MainWindow(QMainWindow):
         if summary.added or summary.updated or summary.removed:
             QMetaObject.invokeMethod(self, "refresh_sources", Qt.ConnectionType.QueuedConnection)
 
+    def open_source(self, path: str) -> None:
+        """Open a cited file in the system's viewer, and say so when that is not possible."""
+        if not Path(path).exists():
+            self._error(OSError(self.tr("{path}: the file is no longer there (moved, renamed or deleted?); "
+                                        "add its new place to the library").format(path=path)))
+        elif not open_in_system_viewer(path):
+            self._error(OSError(self.tr("{path}: no application could open this file").format(path=path)))
+
+    def _follow_link(self, link: str) -> None:
+        self.bring_forward()
+        self.show_models() if link == "models" else self.choose_and_add()
+
     # --- previews -------------------------------------------------------------------------------
 
     def _page_text(self, citation: Citation) -> str:
@@ -251,6 +289,7 @@ class MainWindow(QMainWindow):
         self.quick_ask.controller.service = self.service
         if self.models_dialog is not None:
             self.models_dialog.service = self.service
+        self.models_status.show_models(self.service.config)
         self.refresh_sources()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
@@ -277,9 +316,27 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1180, 760)
 
+    def bring_forward(self) -> None:
+        """Show the window in front (from the tray, or when Ippon is launched a second time)."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit_app(self) -> None:
+        """Quit for real (the menu's Quit, the tray's Quit), not just hide the window."""
+        self._quitting = True
+        self.close()
+        QApplication.quit()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        """Cancel whatever runs (an ingest stops after a whole batch of files) and wait for it."""
+        """With a tray, closing hides the window and Ippon stays in the menu bar (macOS convention; Quit quits).
+        Quitting cancels whatever runs (an ingest stops after a whole batch of files) and waits for it."""
         self.settings.setValue("window/geometry", self.saveGeometry())
+        if self.tray.available and not self._quitting:
+            event.ignore()
+            self.hide()
+            self.tray.announce_hidden(self.settings)
+            return
         if self._watch_stop is not None:
             self._watch_stop.set()
         self.runner.cancel_all()

@@ -41,6 +41,14 @@ class TrayController(QObject):
         self.no_tray.emit(self.tr("This desktop has no system tray: open quick ask from the View menu "
                                   "or with Ctrl+Shift+Space."))
 
+    def announce_hidden(self, settings: QSettings) -> None:
+        """The first time the window is closed, say that Ippon keeps running in the tray."""
+        if self.icon is None or settings.value("tray/hidden_announced", False, type=bool):
+            return
+        settings.setValue("tray/hidden_announced", True)
+        self.icon.showMessage("Ippon", self.tr("Ippon keeps running here: quick ask is one click away. "
+                                               "Quit from this icon's menu."), self.icon.icon(), 8000)
+
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
             self.quick_ask.emit()

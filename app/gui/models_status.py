@@ -1,0 +1,30 @@
+"""Which models are active, in the status bar (click to open the Models dialog)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QPushButton, QWidget
+
+from ..config import Config
+
+
+def model_label(value: str | None) -> str:
+    """A configured model as a short name: the file or folder name, or the server's model name."""
+    if not value:
+        return "—"
+    path = Path(value)
+    # An installed GGUF lives in a folder named after the model; the folder says more than the file.
+    return path.parent.name if path.suffix == ".gguf" and path.parent.name else path.name or value
+
+
+class ModelsStatus(QPushButton):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFlat(True)
+        self.setToolTip(self.tr("The models in use; click to change them"))
+
+    def show_models(self, config: Config) -> None:
+        self.setText(self.tr("LLM: {llm} · Embedder: {embedder} · Reranker: {reranker}").format(
+            llm=model_label(config.llm), embedder=model_label(config.embedder),
+            reranker=model_label(config.reranker)))

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from ..config import load_config
 from ..core.service import IpponService
 from ..errors import IpponError
-from .i18n import translator
+from .i18n import install_translations
 from .main_window import MainWindow
 
 
@@ -30,10 +30,8 @@ def application() -> QApplication:
     app.setApplicationName("Ippon")
     app.setOrganizationName("Ippon")
     app.setQuitOnLastWindowClosed(True)
-    japanese = translator()
-    if japanese is not None:
-        app.installTranslator(japanese)
-        app._ippon_translator = japanese  # keep it alive as long as the app  # noqa: SLF001
+    if not hasattr(app, "_ippon_translators"):
+        install_translations(app)
     return app
 
 

@@ -1,70 +1,27 @@
-"""Japanese for the window, through Qt's own translation hook (widgets call self.tr("English text")).
+"""The window's language: Qt Linguist catalogs, loaded through Qt's own translators.
 
-A QTranslator subclass answers from this table, so there is no .qm build step; Japanese is
-chosen when the system locale is Japanese (or IPPON_LANG=ja), English otherwise.
+Adding or changing a string in the window (read this):
+  1. write English in the widget: `self.tr("Add folder…")` (inside the class, so its context is
+     the class name; outside one, `QCoreApplication.translate("ClassName", "…")`); format after
+     translating: `self.tr("{n} files").format(n=n)`, never concatenate sentences;
+  2. `.venv/bin/python scripts/i18n.py update` adds it to app/locale/ippon_ja.ts (the one place
+     the window's Japanese lives), then write its Japanese there: the <translation> element,
+     removing `type="unfinished"` (or use pyside6-linguist);
+  3. `.venv/bin/python scripts/i18n.py compile` writes ippon_ja.qm (commit both).
+tests/test_i18n.py fails while a self.tr() string has no Japanese or the .qm is older than the .ts.
+
+Qt's own strings (the buttons of standard dialogs, the file dialog, shortcut names) come from
+Qt's qtbase_ja catalog. Japanese is chosen when IPPON_LANG=ja, or when it is unset and the
+system locale is Japanese; the core's messages (app.locale) then follow the same choice.
 """
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
-JA = {
-    "Status": "状態", "Chunks": "チャンク", "File": "ファイル", "Error": "エラー",
-    "Add…": "追加…", "Remove": "削除", "Watch folders": "フォルダを監視",
-    "Follow edits, renames and deletions in the library's folders": "フォルダ内の編集・名前変更・削除を追跡します",
-    "Drop folders or files here to add them to the library.": "フォルダやファイルをここにドロップしてライブラリに追加します。",
-    "indexed": "登録済み", "failed": "失敗",
-    "{files} files, {chunks} chunks, {failed} failed": "{files} ファイル・{chunks} チャンク・失敗 {failed}",
-    "Ask your library… (Enter)": "ライブラリに質問…（Enter）", "Ask": "質問", "Stop": "停止",
-    "Thinking off": "思考オフ", "Thinking on": "思考オン", "Thinking budget": "思考の上限", " tokens": " トークン",
-    "Thinking": "思考", "Sources": "出典", "Open file": "ファイルを開く",
-    "Searching…": "検索中…", "Answering…": "回答中…",
-    "No answering model is set up yet; these are the search results.":
-        "回答用のモデルがまだ設定されていません。検索結果を表示しています。",
-    "first token {s:.1f} s": "最初のトークンまで {s:.1f} 秒", "{t:.1f} tokens/s": "{t:.1f} トークン/秒",
-    "Ippon quick ask": "Ippon クイック質問", "Ask your library… (Enter; Esc to close)": "ライブラリに質問…（Enter・Esc で閉じる）",
-    "Quick ask": "クイック質問", "Show Ippon": "Ippon を表示", "Quit": "終了",
-    "This desktop has no system tray: open quick ask from the View menu or with Ctrl+Shift+Space.":
-        "このデスクトップにはシステムトレイがありません。クイック質問は「表示」メニューか Ctrl+Shift+Space で開けます。",
-    "Cancel": "キャンセル", "&File": "ファイル(&F)", "Add folder…": "フォルダを追加…", "Settings…": "設定…",
-    "&View": "表示(&V)", "Add a folder to the library": "ライブラリに追加するフォルダ",
-    "Still adding files; try again when it is done.": "追加中です。終わってからもう一度お試しください。",
-    "Adding…": "追加中…", "Cancelling…": "キャンセル中…", "files": "ファイル", "vectors": "ベクトル",
-    ", {s:.0f} s left": "・残り {s:.0f} 秒",
-    "{added} added, {updated} updated, {unchanged} unchanged, {failed} failed":
-        "追加 {added}・更新 {updated}・変更なし {unchanged}・失敗 {failed}",
-    " (cancelled; add again to finish)": "（キャンセルしました。もう一度追加すると続きから処理します）",
-    "Settings": "設定", "Data folder": "データフォルダ", "Set IPPON_HOME to use another data folder":
-        "別のデータフォルダを使うには IPPON_HOME を設定します",
-    "Answering model (LLM)": "回答モデル（LLM）", "Embedder": "埋め込みモデル", "Reranker": "リランカー",
-    "a .gguf file, an MLX folder, or a model name on the server": ".gguf ファイル、MLX フォルダ、またはサーバー上のモデル名",
-    "Browse…": "参照…", "Backend": "バックエンド", "Server URL": "サーバー URL", "Sources per answer": "回答に使う出典数",
-    "Chunk size (tokens)": "チャンクの大きさ（トークン）", "Threads": "スレッド数", "automatic": "自動",
-    "Choose a model": "モデルを選択",
-    "Models": "モデル", "Models…": "モデル…", "Role": "役割", "Model": "モデル", "Format": "形式", "Why": "理由",
-    "Download and use the recommended models": "おすすめのモデルをダウンロードして使う",
-    "Name": "名前", "Kind": "種類", "Size": "サイズ", "In use": "使用中", "Use": "使う", "Import…": "読み込み…",
-    "Recommended for this machine": "このマシンへのおすすめ", "Installed": "インストール済み",
-    "Apple Silicon": "Apple シリコン", "not Apple Silicon": "Apple シリコン以外",
-    "{ram:.0f} GB memory, {chip}, {disk:.0f} GB free disk": "メモリ {ram:.0f} GB・{chip}・空きディスク {disk:.0f} GB",
-    "Import a model": "モデルを読み込む",
-    "No models yet: keyword search works; choose models to ask.":
-        "モデルがまだありません。キーワード検索は使えます。質問するにはモデルを選んでください。",
-}
-
-
-class DictTranslator(QTranslator):
-    def __init__(self, table: dict[str, str]) -> None:
-        super().__init__()
-        self.table = table
-
-    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
-        return self.table.get(source, "")
-
-    def isEmpty(self) -> bool:  # noqa: N802 - Qt's name
-        return False
+from ..locale import CATALOGS
 
 
 def wants_japanese() -> bool:
@@ -74,5 +31,29 @@ def wants_japanese() -> bool:
     return QLocale.system().language() == QLocale.Language.Japanese
 
 
-def translator() -> QTranslator | None:
-    return DictTranslator(JA) if wants_japanese() else None
+def _loaded(name: str, folder: str) -> QTranslator | None:
+    translator = QTranslator()
+    return translator if translator.load(name, folder) else None
+
+
+def translators(lang: str) -> list[QTranslator]:
+    """Ippon's catalog and Qt's own for `lang` (none for English: the code's text is English)."""
+    if lang == "en":
+        return []
+    found = [_loaded(f"ippon_{lang}", str(CATALOGS)),
+             _loaded(f"qtbase_{lang}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))]
+    return [t for t in found if t is not None]
+
+
+def install_translations(app: QCoreApplication) -> str:
+    """Install the window's translators on `app`; returns the language chosen ("ja" or "en")."""
+    lang = "ja" if wants_japanese() else "en"
+    # Errors from the core are translated by app.locale, which reads IPPON_LANG: keep both in one language
+    # (a Mac app started from the Finder has no LANG, only the system locale Qt reads).
+    os.environ.setdefault("IPPON_LANG", lang)
+    kept = []
+    for translator in translators(lang):
+        app.installTranslator(translator)
+        kept.append(translator)
+    app._ippon_translators = kept  # a QTranslator must outlive its installation  # noqa: SLF001
+    return lang

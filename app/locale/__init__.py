@@ -40,3 +40,9 @@ def _(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations(language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
+    """Marks a string for the catalog without translating it (module constants: translate with `_()` where
+    shown, once the language is known)."""
+    return message

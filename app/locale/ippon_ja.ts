@@ -1,0 +1,427 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ja_JP">
+<context>
+    <name>AskPanel</name>
+    <message>
+        <source>Ask your library… (Enter)</source>
+        <translation>ライブラリに質問…（Enter）</translation>
+    </message>
+    <message>
+        <source>Ask</source>
+        <translation>質問</translation>
+    </message>
+    <message>
+        <source>Thinking off</source>
+        <translation>思考オフ</translation>
+    </message>
+    <message>
+        <source>Thinking on</source>
+        <translation>思考オン</translation>
+    </message>
+    <message>
+        <source>Thinking budget</source>
+        <translation>思考の上限</translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation> トークン</translation>
+    </message>
+    <message>
+        <source>Thinking</source>
+        <translation>思考</translation>
+    </message>
+    <message>
+        <source>Open file</source>
+        <translation>ファイルを開く</translation>
+    </message>
+    <message>
+        <source>Sources</source>
+        <translation>出典</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>検索中…</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Answering…</source>
+        <translation>回答中…</translation>
+    </message>
+    <message>
+        <source>No answering model is set up yet; these are the search results.</source>
+        <translation type="vanished">回答用のモデルがまだ設定されていません。検索結果を表示しています。</translation>
+    </message>
+    <message>
+        <source>first token {s:.1f} s</source>
+        <translation>最初のトークンまで {s:.1f} 秒</translation>
+    </message>
+    <message>
+        <source>{t:.1f} tokens/s</source>
+        <translation>{t:.1f} トークン/秒</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <source>No models yet: keyword search works; choose models to ask.</source>
+        <translation>モデルがまだありません。キーワード検索は使えます。質問するにはモデルを選んでください。</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>ファイル(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>フォルダを追加…</translation>
+    </message>
+    <message>
+        <source>Models…</source>
+        <translation>モデル…</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>設定…</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>終了</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>表示(&amp;V)</translation>
+    </message>
+    <message>
+        <source>Quick ask</source>
+        <translation>クイック質問</translation>
+    </message>
+    <message>
+        <source>Ask</source>
+        <translation>質問</translation>
+    </message>
+    <message>
+        <source>Add a folder to the library</source>
+        <translation>ライブラリに追加するフォルダ</translation>
+    </message>
+    <message>
+        <source>Still adding files; try again when it is done.</source>
+        <translation>追加中です。終わってからもう一度お試しください。</translation>
+    </message>
+    <message>
+        <source>Adding…</source>
+        <translation>追加中…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>キャンセル中…</translation>
+    </message>
+    <message>
+        <source>files</source>
+        <translation>ファイル</translation>
+    </message>
+    <message>
+        <source>vectors</source>
+        <translation>ベクトル</translation>
+    </message>
+    <message>
+        <source>, {s:.0f} s left</source>
+        <translation>・残り {s:.0f} 秒</translation>
+    </message>
+    <message>
+        <source>{added} added, {updated} updated, {unchanged} unchanged, {failed} failed</source>
+        <translation>追加 {added}・更新 {updated}・変更なし {unchanged}・失敗 {failed}</translation>
+    </message>
+    <message>
+        <source> (cancelled; add again to finish)</source>
+        <translation>（キャンセルしました。もう一度追加すると続きから処理します）</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsDialog</name>
+    <message>
+        <source>Models</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>役割</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>形式</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>理由</translation>
+    </message>
+    <message>
+        <source>Download and use the recommended models</source>
+        <translation>おすすめのモデルをダウンロードして使う</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>種類</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>サイズ</translation>
+    </message>
+    <message>
+        <source>In use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <source>Use</source>
+        <translation>使う</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <source>Import…</source>
+        <translation>読み込み…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <source>Recommended for this machine</source>
+        <translation>このマシンへのおすすめ</translation>
+    </message>
+    <message>
+        <source>Installed</source>
+        <translation>インストール済み</translation>
+    </message>
+    <message>
+        <source>Apple Silicon</source>
+        <translation>Apple シリコン</translation>
+    </message>
+    <message>
+        <source>not Apple Silicon</source>
+        <translation>Apple シリコン以外</translation>
+    </message>
+    <message>
+        <source>{ram:.0f} GB memory, {chip}, {disk:.0f} GB free disk</source>
+        <translation>メモリ {ram:.0f} GB・{chip}・空きディスク {disk:.0f} GB</translation>
+    </message>
+    <message>
+        <source>Import a model</source>
+        <translation>モデルを読み込む</translation>
+    </message>
+</context>
+<context>
+    <name>QuickAskWindow</name>
+    <message>
+        <source>Ippon quick ask</source>
+        <translation>Ippon クイック質問</translation>
+    </message>
+    <message>
+        <source>Ask your library… (Enter; Esc to close)</source>
+        <translation>ライブラリに質問…（Enter・Esc で閉じる）</translation>
+    </message>
+    <message>
+        <source>Click a source to open it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No answering model is set up yet; these are the search results.</source>
+        <translation type="vanished">回答用のモデルがまだ設定されていません。検索結果を表示しています。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>設定</translation>
+    </message>
+    <message>
+        <source>Set IPPON_HOME to use another data folder</source>
+        <translation>別のデータフォルダを使うには IPPON_HOME を設定します</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>データフォルダ</translation>
+    </message>
+    <message>
+        <source>Answering model (LLM)</source>
+        <translation>回答モデル（LLM）</translation>
+    </message>
+    <message>
+        <source>Embedder</source>
+        <translation>埋め込みモデル</translation>
+    </message>
+    <message>
+        <source>Reranker</source>
+        <translation>リランカー</translation>
+    </message>
+    <message>
+        <source>a .gguf file, an MLX folder, or a model name on the server</source>
+        <translation>.gguf ファイル、MLX フォルダ、またはサーバー上のモデル名</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <source>Backend</source>
+        <translation>バックエンド</translation>
+    </message>
+    <message>
+        <source>Server URL</source>
+        <translation>サーバー URL</translation>
+    </message>
+    <message>
+        <source>Sources per answer</source>
+        <translation>回答に使う出典数</translation>
+    </message>
+    <message>
+        <source>Chunk size (tokens)</source>
+        <translation>チャンクの大きさ（トークン）</translation>
+    </message>
+    <message>
+        <source>automatic</source>
+        <translation>自動</translation>
+    </message>
+    <message>
+        <source>Threads</source>
+        <translation>スレッド数</translation>
+    </message>
+    <message>
+        <source>Choose a model</source>
+        <translation>モデルを選択</translation>
+    </message>
+</context>
+<context>
+    <name>SourcesPanel</name>
+    <message>
+        <source>Filter by name…</source>
+        <translation>名前で絞り込む…</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>ファイル</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状態</translation>
+    </message>
+    <message>
+        <source>Chunks</source>
+        <translation>チャンク</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>理由</translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation>追加…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <source>Watch folders</source>
+        <translation>フォルダを監視</translation>
+    </message>
+    <message>
+        <source>Follow edits, renames and deletions in the library&apos;s folders</source>
+        <translation>フォルダ内の編集・名前変更・削除を追跡します</translation>
+    </message>
+    <message>
+        <source>Your library is empty. Drop folders or files here, or click Add…, to search and ask them.</source>
+        <translation>ライブラリは空です。フォルダやファイルをここにドロップするか「追加…」を押すと、検索や質問ができるようになります。</translation>
+    </message>
+    <message>
+        <source>{files} files, {chunks} chunks, {failed} failed, {skipped} skipped</source>
+        <translation>{files} ファイル・{chunks} チャンク・失敗 {failed}・対象外 {skipped}</translation>
+    </message>
+    <message>
+        <source>indexed</source>
+        <translation>登録済み</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失敗</translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation>対象外</translation>
+    </message>
+</context>
+<context>
+    <name>StateMessages</name>
+    <message>
+        <source>Your library is empty, so there is nothing to answer from yet. &lt;a href=&apos;add&apos;&gt;Add a folder…&lt;/a&gt; or drop files onto the window.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No answering model is set up yet; these are the search results. &lt;a href=&apos;models&apos;&gt;Choose a model…&lt;/a&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing in the library matches this question. Try other words or the terms the documents use, ask about one thing at a time, or check in the library that the file is indexed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The answer failed: {reason}. The search results stay listed under Sources. &lt;a href=&apos;models&apos;&gt;Check the models…&lt;/a&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped. Ask again to start over.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TrayController</name>
+    <message>
+        <source>Quick ask</source>
+        <translation>クイック質問</translation>
+    </message>
+    <message>
+        <source>Show Ippon</source>
+        <translation>Ippon を表示</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>終了</translation>
+    </message>
+    <message>
+        <source>This desktop has no system tray: open quick ask from the View menu or with Ctrl+Shift+Space.</source>
+        <translation>このデスクトップにはシステムトレイがありません。クイック質問は「表示」メニューか Ctrl+Shift+Space で開けます。</translation>
+    </message>
+</context>
+<context>
+    <name>parent</name>
+    <message>
+        <source>Remove these from the library? The files on the disk are kept, and a removed file stays out of its folder&apos;s updates until you add it again.
+
+{names}</source>
+        <translation>これらをライブラリから削除しますか？ ディスク上のファイルは残ります。削除したファイルは、もう一度追加するまでフォルダの更新でも戻りません。
+
+{names}</translation>
+    </message>
+    <message>
+        <source>Remove from the library</source>
+        <translation>ライブラリから削除</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,183 @@
+"""Translations: every string in both languages, compiled catalogs current, Qt's own strings never blank."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QAbstractButton, QApplication, QDialogButtonBox, QFileDialog
+
+from app import locale
+from app.locale import catalogs
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogs():
+    locale._translations.cache_clear()  # noqa: SLF001 - the language is read per test
+    yield
+    locale._translations.cache_clear()  # noqa: SLF001
+
+
+# --- the core and the CLI (gettext) ----------------------------------------------------------
+
+
+def test_every_core_and_cli_string_has_japanese():
+    template = catalogs.extract_template()
+    assert len(template) > 50  # the extraction found the code's strings
+    missing = catalogs.untranslated(template, "ja")
+    assert not missing, ("strings with no Japanese in app/locale/ja/LC_MESSAGES/ippon.po "
+                         "(run scripts/i18n.py update, translate, compile):\n" + "\n".join(missing))
+
+
+def test_the_compiled_mo_matches_the_po():
+    stale = catalogs.mo_differences("ja")
+    assert not stale, "ippon.mo is older than ippon.po: run scripts/i18n.py compile\n" + "\n".join(stale)
+
+
+def test_untranslated_and_stale_are_detected(tmp_path, monkeypatch):
+    po = tmp_path / "ja" / "LC_MESSAGES" / "ippon.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  'msgid "known"\nmsgstr "既知"\n\nmsgid "empty"\nmsgstr ""\n', encoding="utf-8")
+    monkeypatch.setattr(catalogs, "CATALOGS", tmp_path)
+    template = catalogs.Catalog()
+    for text in ("known", "empty", "absent"):
+        template.add(text)
+    assert catalogs.untranslated(template, "ja") == ["empty", "absent"]
+    assert catalogs.mo_differences("ja") == ["known"]  # no .mo yet
+    catalogs.compile_po("ja")
+    assert catalogs.mo_differences("ja") == []
+    po.write_text(po.read_text(encoding="utf-8").replace("既知", "既知の文字列"), encoding="utf-8")
+    assert catalogs.mo_differences("ja") == ["known"]
+
+
+@pytest.mark.parametrize(("env", "expected"), [({"IPPON_LANG": "ja"}, "ja"), ({"LANG": "ja_JP.UTF-8"}, "ja"),
+                                                ({"IPPON_LANG": "en", "LANG": "ja_JP.UTF-8"}, "en"),
+                                                ({"LANG": "C.UTF-8"}, "en")])
+def test_the_language_follows_the_system_and_ippon_lang_overrides(monkeypatch, env, expected):
+    for name in ("IPPON_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert locale.language() == expected
+
+
+def test_messages_are_japanese_from_the_compiled_catalog(monkeypatch):
+    message = "the library is empty: add folders with `ippon add PATH`"
+    monkeypatch.setenv("IPPON_LANG", "ja")
+    japanese = locale._(message)
+    assert japanese != message and "ippon add PATH" in japanese
+    monkeypatch.setenv("IPPON_LANG", "en")
+    assert locale._(message) == message
+
+
+def test_the_cli_speaks_japanese(monkeypatch, tmp_path):
+    env = {"IPPON_LANG": "ja", "IPPON_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    help_text = subprocess.run([sys.executable, "-m", "app.launcher", "--help"], env=env, capture_output=True,
+                               text=True, check=True).stdout
+    assert "ライブラリ" in help_text and "add" in help_text
+    empty = subprocess.run([sys.executable, "-m", "app.launcher", "sources"], env=env, capture_output=True,
+                           text=True, check=True).stdout
+    assert "ライブラリは空です" in empty
+    missing = subprocess.run([sys.executable, "-m", "app.launcher", "add", str(tmp_path / "nowhere")], env=env,
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "エラー" in missing.stderr and "nowhere" in missing.stderr
+
+
+# --- the window (Qt Linguist) ----------------------------------------------------------------
+
+
+def test_every_window_string_has_japanese(tmp_path):
+    ts = tmp_path / "check.ts"
+    shutil.copyfile(catalogs.ts_path("ja"), ts)
+    catalogs.lupdate(ts)  # the code's strings as they are now, with the committed translations
+    messages = catalogs.ts_messages(ts)
+    assert len(messages) > 50
+    missing = [f"[{m.context}] {m.source}" for m in messages if not m.finished]
+    assert not missing, ("self.tr() strings with no Japanese in app/locale/ippon_ja.ts "
+                         "(run scripts/i18n.py update, translate, compile):\n" + "\n".join(missing))
+
+
+def test_the_compiled_qm_matches_the_ts(tmp_path):
+    fresh = tmp_path / "fresh.qm"
+    catalogs.lrelease(catalogs.ts_path("ja"), fresh)
+    committed = catalogs.ts_path("ja").with_suffix(".qm")
+    assert committed.exists() and fresh.read_bytes() == committed.read_bytes(), \
+        "ippon_ja.qm is older than ippon_ja.ts: run scripts/i18n.py compile"
+
+
+@pytest.fixture()
+def japanese(qapp, monkeypatch):
+    """The window in Japanese for one test (the app object is shared by the whole suite)."""
+    from app.gui.i18n import translators
+
+    monkeypatch.setenv("IPPON_LANG", "ja")
+    installed = translators("ja")
+    assert len(installed) == 2  # Ippon's own and Qt's qtbase_ja
+    for translator in installed:
+        qapp.installTranslator(translator)
+    yield qapp
+    for translator in installed:
+        qapp.removeTranslator(translator)
+
+
+def test_unknown_strings_come_back_as_their_source(japanese):
+    assert QCoreApplication.translate("MainWindow", "a string no catalog knows") == "a string no catalog knows"
+    assert QCoreApplication.translate("NoSuchContext", "Ctrl") == "Ctrl"
+    assert QCoreApplication.translate("MainWindow", "Settings…") == "設定…"
+
+
+def test_qt_dialogs_and_shortcuts_keep_their_text_in_japanese(japanese, qtbot):
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    qtbot.addWidget(box)
+    texts = [b.text() for b in box.buttons()]
+    assert all(texts) and "キャンセル" in texts
+    assert "Ctrl" in QKeySequence("Ctrl+O").toString(QKeySequence.SequenceFormat.NativeText)
+    dialog = QFileDialog(None, "", "", "")
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    qtbot.addWidget(dialog)
+    buttons = dialog.findChildren(QAbstractButton)
+    labelled = [b for b in buttons if b.icon().isNull()]
+    assert labelled and all(b.text() for b in labelled)
+    assert any(b.text().startswith("選択") for b in labelled)  # the folder dialog's Choose button
+
+
+def test_no_button_of_the_app_is_blank_in_japanese(japanese, qtbot, tmp_path):
+    from app.config import Config
+    from app.core.service import IpponService
+    from app.gui.main_window import MainWindow
+    from app.gui.models_dialog import ModelsDialog
+    from app.gui.settings_dialog import SettingsDialog
+
+    home = tmp_path / "home"
+    service = IpponService(Config(data_dir=home, models_dir=home / "models", threads=1))
+    window = MainWindow(service, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    settings = SettingsDialog(service.config, window)
+    models = ModelsDialog(service, window.runner, window)
+    try:
+        blank = [f"{type(top).__name__}: {type(b).__name__} {b.objectName()!r}"
+                 for top in (window, settings, models, window.quick_ask)
+                 for b in top.findChildren(QAbstractButton)
+                 if not b.text() and b.icon().isNull() and b.objectName() != "qt_tableview_cornerbutton"]
+        assert not blank
+        ok = settings.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        assert ok.text() == "OK"
+        menus = [a.text() for a in window.menuBar().actions()]
+        assert "ファイル(&F)" in menus
+    finally:
+        window.runner.cancel_all()
+        window.runner.wait()
+        service.close()
+
+
+def test_translators_install_nothing_in_english(qapp):
+    from app.gui.i18n import translators
+
+    assert translators("en") == []
+    assert QApplication.translate("MainWindow", "Settings…") == "Settings…"

@@ -13,6 +13,7 @@ from ..config import load_config
 from ..core.service import IpponService
 from ..errors import IpponError
 from . import ask, convert, engine, evaluate, library, models
+from . import threads as thread_commands
 
 # Errors whose message is meant for the user; anything else is a bug and keeps its traceback.
 USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for command in (library, ask, evaluate, engine, convert, models):
         command.register(sub)
+    thread_commands.register(sub)
     return parser
 
 

@@ -10,9 +10,12 @@ from datetime import datetime, timezone
 import engines
 
 from ..core.answer import AskDone, AskSources, source_label
+from ..core.conversation import AskTurn
 from ..core.retrieval import SearchFilters
 from ..core.service import IpponService
+from ..locale import _
 from .options import add_thinking_options, chat_settings, positive, print_delta
+from .threads import add_thread_options, chosen_thread
 
 
 def _retrieval_options(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("--limit", type=positive, help="sources given to the LLM (default: top_k, 8)")
     _retrieval_options(ask)
     add_thinking_options(ask)
+    add_thread_options(ask)
     ask.set_defaults(handler=run_ask)
 
 
@@ -76,11 +80,16 @@ def run_search(args: argparse.Namespace, service: IpponService) -> int:
 def run_ask(args: argparse.Namespace, service: IpponService) -> int:
     cancel = engines.CancelToken()
     done: AskDone | None = None
+    turn: AskTurn | None = None
     try:
         for event in service.ask(args.question, retrieval=_settings(args, service, args.limit),
-                                 chat=chat_settings(args), cancel=cancel):
+                                 chat=chat_settings(args), cancel=cancel, thread=chosen_thread(args, service)):
             if isinstance(event, AskDone):
                 done = event
+            elif isinstance(event, AskTurn):
+                turn = event
+                for note in event.notes if not args.json else ():
+                    print(f"({note})", file=sys.stderr)
             elif isinstance(event, AskSources):
                 if event.dropped and not args.json:
                     print(f"({event.dropped} more sources did not fit the model's context window)", file=sys.stderr)
@@ -93,10 +102,13 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
         print(json.dumps({"answer": done.answer, "thinking": done.thinking, "not_found": done.not_found,
                           "citations": [{"n": c.n, "path": c.path, "page": c.page, "slide": c.slide, "text": c.text,
                                          "char_start": c.char_start, "char_end": c.char_end} for c in done.citations],
-                          "sources": [c.as_dict() for c in done.sources], "timings": done.timings},
+                          "sources": [c.as_dict() for c in done.sources], "timings": done.timings,
+                          "thread": turn.thread_id, "turn": turn.position, "search_question": turn.search_question,
+                          "history_dropped": turn.history_dropped},
                          ensure_ascii=False))
         return 0
     print()
     for c in done.citations or done.sources:
         print(f"[{c.n}] {source_label(c.path, c.page, c.slide)}  {c.path}")
+    print(_("(conversation {id}: `ippon ask -c …` asks a follow-up)").format(id=turn.thread_id), file=sys.stderr)
     return 0

@@ -44,6 +44,7 @@ class Citation:
     char_end: int
     text: str
     score: float
+    chunk_id: str = ""  # the library chunk it came from (threads keep it with the offsets)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,25 +84,27 @@ def _block(c: Citation) -> str:
     return f"[{c.n}] {source_label(c.path, c.page, c.slide)}\n{c.text}"
 
 
-def build_messages(question: str, sources: Sequence[Citation]) -> list[Message]:
+def build_messages(question: str, sources: Sequence[Citation], *, history: Sequence[Message] = ()) -> list[Message]:
+    """The system prompt, the earlier turns of a conversation (plain messages), then sources and question."""
     japanese = is_japanese(question)
     blocks = [_block(c) for c in sources]
     if japanese:
         user = "資料:\n\n" + "\n\n".join(blocks) + f"\n\n質問: {question}"
     else:
         user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
-    return [Message("system", SYSTEM_JA if japanese else SYSTEM_EN), Message("user", user)]
+    return [Message("system", SYSTEM_JA if japanese else SYSTEM_EN), *history, Message("user", user)]
 
 
-def pack_sources(question: str, results: Sequence[Result], *, count_tokens: Any, budget: int) -> tuple[list[Citation], int]:
+def pack_sources(question: str, results: Sequence[Result], *, count_tokens: Any, budget: int,
+                 history: Sequence[Message] = ()) -> tuple[list[Citation], int]:
     """As many whole sources as fit `budget` tokens with the prompt, best first; and how many were left out."""
     chosen: list[Citation] = []
     dropped = 0
-    used = sum(count_tokens(m.content) for m in build_messages(question, [])) + _ANSWER_MARGIN
+    used = sum(count_tokens(m.content) for m in build_messages(question, [], history=history)) + _ANSWER_MARGIN
     for result in results:
         hit = result.hit
         candidate = Citation(len(chosen) + 1, hit.path, hit.page, hit.slide, hit.heading, hit.char_start,
-                             hit.char_end, hit.text, result.score)
+                             hit.char_end, hit.text, result.score, hit.chunk_id)
         cost = count_tokens(_block(candidate)) + 2  # the blank line between sources
         if used + cost <= budget:
             chosen.append(candidate)
@@ -117,11 +120,12 @@ def cited(answer: str, sources: Sequence[Citation]) -> list[Citation]:
 
 
 def answer_question(question: str, retrieval: Retrieval, llm: Any, *, settings: ChatSettings,
-                    cancel: CancelToken | None = None) -> Iterator[AskEvent]:
-    """Stream the answer to `question` from the retrieved results."""
+                    cancel: CancelToken | None = None, history: Sequence[Message] = ()) -> Iterator[AskEvent]:
+    """Stream the answer to `question` from the retrieved results (after `history`, earlier turns)."""
     timings = dict(retrieval.timings)
     budget = llm.context_length - settings.max_tokens
-    sources, dropped = pack_sources(question, retrieval.results, count_tokens=llm.count_tokens, budget=budget)
+    sources, dropped = pack_sources(question, retrieval.results, count_tokens=llm.count_tokens, budget=budget,
+                                    history=history)
     yield AskSources(sources, dropped)
     if not sources:
         text = NOT_FOUND_JA if is_japanese(question) else NOT_FOUND_EN
@@ -130,7 +134,7 @@ def answer_question(question: str, retrieval: Retrieval, llm: Any, *, settings: 
         return
     start = time.perf_counter()
     done: ChatDone | None = None
-    for event in llm.chat(build_messages(question, sources), settings=settings, cancel=cancel):
+    for event in llm.chat(build_messages(question, sources, history=history), settings=settings, cancel=cancel):
         if isinstance(event, ChatDone):
             done = event
         else:

@@ -6,7 +6,7 @@ import json
 import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,11 +19,13 @@ from ..config import Config, load_config, update_config_file
 from ..errors import IpponError
 from . import models
 from .answer import AskEvent, answer_question
+from .conversation import ask_in_thread, search_in_thread
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
 from .library import Library
 from .retrieval import Retrieval, RetrievalSettings, Retriever
 from .store import Hit, SourceRecord
+from .threads import ThreadStore
 
 
 QUESTION_PROMPT = ("次の文章だけから答えられる質問を1つ、日本語で書いてください。質問文だけを出力してください。\n\n"
@@ -37,6 +39,7 @@ class IpponService:
         self._embedder: Any = None
         self._reranker: Any = None
         self._llm: Any = None
+        self._threads: ThreadStore | None = None
 
     def close(self) -> None:
         """Free the loaded models (each holds native memory and, for llama.cpp, threads)."""
@@ -112,15 +115,32 @@ class IpponService:
         return self.retriever(rerank=settings.rerank).search(query, settings)
 
     def ask(self, question: str, *, retrieval: RetrievalSettings, chat: ChatSettings,
-            cancel: engines.CancelToken | None = None) -> Iterator[AskEvent]:
-        """Retrieve, then stream a cited answer. Without an LLM configured this is an error, not a guess."""
+            cancel: engines.CancelToken | None = None, thread: str | None = None) -> Iterator[AskEvent]:
+        """Retrieve, then stream a cited answer, kept as the next turn of `thread` (None: a new thread; its id
+        comes in an AskTurn event after the sources). Without an LLM configured this is an error, not a guess."""
         if not self.config.llm:
             raise IpponError("no answering model: set `llm` in config.toml to a Qwen3 GGUF file or MLX folder "
                              "(`ippon search` works without one)")
-        found = self.search(question, retrieval)
         if self._llm is None:
             self._llm = self.load_engine("chat", self.config.llm)
-        yield from answer_question(question, found, self._llm, settings=chat, cancel=cancel)
+        models = {role: Path(str(name)).name for role, name in (("llm", self.config.llm),
+                  ("embedder", self.config.embedder), ("reranker", self.config.reranker)) if name}
+        yield from ask_in_thread(self.threads, question, thread_id=thread, llm=self._llm, models=models,
+                                 search=lambda q: self.search(q, retrieval), retrieval=_settings_dict(retrieval),
+                                 chat=chat, cancel=cancel)
+
+    def search_turn(self, question: str, *, retrieval: RetrievalSettings, thread: str | None = None
+                    ) -> Iterator[AskEvent]:
+        """Without an answering model: the keyword search results, kept as a turn of `thread` all the same."""
+        yield from search_in_thread(self.threads, question, thread_id=thread, retrieval=_settings_dict(retrieval),
+                                    search=lambda q: self.search(q, retrieval))
+
+    @property
+    def threads(self) -> ThreadStore:
+        """The conversations kept in the data directory."""
+        if self._threads is None:
+            self._threads = ThreadStore(self.config.data_dir)
+        return self._threads
 
     # --- evaluation -----------------------------------------------------------------------
 
@@ -286,6 +306,10 @@ class IpponService:
         else:
             self._embedder = self._library = None
         return updates
+
+
+def _settings_dict(settings: RetrievalSettings) -> dict[str, Any]:
+    return json.loads(json.dumps(asdict(settings), default=str))
 
 
 __all__ = ["IpponService", "ConversionProgress", "ConversionResult"]

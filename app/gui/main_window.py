@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
     def _on_progress(self, event: IngestProgress) -> None:
         self.progress.setRange(0, max(event.total, 1))
         self.progress.setValue(event.done)
-        what = self.tr("files") if event.phase == "index" else self.tr("vectors")
+        what = self.tr("vectors") if event.phase == "embed" else self.tr("files")
         eta = self.tr(", {s:.0f} s left").format(s=event.eta_s) if event.eta_s else ""
         self.progress_label.setText(f"{event.done}/{event.total} {what}{eta}")
 
@@ -285,12 +285,37 @@ class MainWindow(QMainWindow):
             self.runner.wait()
         old, self.service = self.service, IpponService(load_config())
         old.close()
+        embedder_changed = self.service.config.embedder != old.config.embedder
         self.controller.service = self.service
         self.quick_ask.controller.service = self.service
         if self.models_dialog is not None:
             self.models_dialog.service = self.service
         self.models_status.show_models(self.service.config)
         self.refresh_sources()
+        if embedder_changed and self.service.config.embedder:
+            self.compute_vectors()
+
+    def compute_vectors(self) -> None:
+        """The vector phase for the whole library, after an embedder was chosen (progress as for an ingest)."""
+        if self._ingest is not None:
+            return
+        library = self.service.library
+
+        def work(progress, cancel):  # noqa: ANN001, ANN202 - the Op passes both
+            written = library.embed_pending(progress=progress, cancel=cancel)
+            return IngestSummary(chunks=written, cancelled=cancel.is_set())
+
+        self._show_progress(True)
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(self.tr("Computing vectors…"))
+        self._ingest = (self.runner.op(work, model=True, takes=("progress", "cancel")).progress(self._on_progress)
+                        .success(self._vectors_done).failure(self._ingest_failed).finally_(self._ingest_over).run())
+
+    def _vectors_done(self, summary: IngestSummary) -> None:
+        message = (self.tr("Vectors: {n} computed; search now uses meaning as well as words.").format(n=summary.chunks)
+                   if not summary.cancelled else self.tr("Vectors: stopped; they continue the next time you add files."))
+        self.statusBar().showMessage(message, 15000)
+        self._ingest_result = summary
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):

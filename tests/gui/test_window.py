@@ -179,14 +179,18 @@ def test_first_run_opens_the_model_picker_and_using_a_model_reloads(make_window,
     dialog = window.models_dialog
     assert dialog is not None and dialog.isVisible()
     roles = [dialog.recommended.item(r, 0).text() for r in range(dialog.recommended.rowCount())]
-    assert roles == ["llm", "embedder", "reranker"]
+    assert roles == ["Answering (LLM)", "Embedder", "Reranker"]
     assert all(dialog.recommended.item(r, 3).text() for r in range(3))  # each pick says why
-    dialog.import_path(Path("/nonexistent/model.gguf"))
+    with qtbot.waitSignal(dialog.import_finished, timeout=30_000):
+        dialog.import_path(Path("/nonexistent/model.gguf"))
     assert "model.gguf" in dialog.status.text()
-    dialog.import_path(engine_models("llm-chat", "gguf"))
-    assert dialog.installed.rowCount() == 1 and dialog.installed.item(0, 1).text() == "llm"
+    with qtbot.waitSignal(dialog.import_finished, timeout=30_000):
+        dialog.import_path(engine_models("llm-chat", "gguf"))
+    qtbot.waitUntil(lambda: dialog.installed.rowCount() == 1)
+    assert dialog.installed.item(0, 1).text() == "Answering (LLM)"
     dialog.installed.selectRow(0)
     dialog.use_selected()
     assert window.service.config.llm and Path(window.service.config.llm).name.endswith(".gguf")
-    assert dialog.installed.item(0, 4).text() == "llm"
+    assert dialog.installed.item(0, 4).text() == "Answering (LLM)"
+    assert "llm-chat" in window.models_status.text()
     assert window.controller.service is window.service

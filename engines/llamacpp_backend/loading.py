@@ -60,10 +60,13 @@ def open_llama(path: Path, *, role: Role, n_ctx: int, n_batch: int, n_ubatch: in
     if isinstance(trained, int) and trained > 0:
         n_ctx = min(n_ctx, trained)
     threads = n_threads or default_threads()
+    # Every layer on the GPU when this build has one (Metal, CUDA, Vulkan): llama-cpp-python's
+    # own default keeps them all on the CPU.
+    gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
     try:
         return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=min(n_batch, n_ctx),
                                n_ubatch=min(n_ubatch, n_ctx), n_threads=threads, n_threads_batch=threads,
-                               embedding=role != "chat", flash_attn=True, verbose=False)
+                               n_gpu_layers=gpu_layers, embedding=role != "chat", flash_attn=True, verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: llama.cpp could not load it ({exc}); the file may be damaged or "
                              "from a newer llama.cpp") from exc

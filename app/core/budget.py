@@ -1,0 +1,118 @@
+"""A time to the first answer token, turned into how much work each stage may do.
+
+Before the first token of an answer, the reranker reads every candidate it scores and the LLM
+reads every source it is given: on a CPU both cost about a token of prefill each, and
+nothing else comes close (retrieval takes milliseconds). So the budget is split between the
+two by measured speeds (`speed.py`):
+
+- the LLM first gets what it needs for its fixed prompt (system prompt, question) and for up
+  to `top_k` passages, but at most half of the time — and never less than `min_sources`
+  passages, since an answer needs something to read;
+- the reranker gets the rest: as many candidates, best fused first, as its speed allows
+  (up to `candidates`); candidates beyond that keep their fused order below the reranked;
+- time the reranker cannot use (fewer candidates than it could read) goes back to the LLM.
+
+A setting the user gave explicitly (`candidates`, `top_k`) wins over the budget. With a model
+whose speed is unknown (a remote server) the budget cuts nothing and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Tokens the LLM reads besides the sources: the question and the template's markers. (The
+# system prompt comes first and is the same for every question: llama.cpp and MLX keep it in
+# their cache from one question to the next, so only the first question pays for it.)
+LLM_FIXED_TOKENS = 64
+# Tokens the reranker reads per candidate besides the passage: its prompt's closing part (the
+# system prompt and the query are read once per batch).
+RERANK_FIXED_TOKENS = 12
+FIRST_TOKEN_MARGIN_S = 0.3  # sampling the first token, and the Python around the stages
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetInputs:
+    target_s: float  # the wanted time to the first answer token
+    top_k: int  # most passages the LLM may read
+    candidates: int  # most fused candidates the reranker may read
+    rerank_passage_tokens: int  # the cap on the passage of a candidate the reranker reads
+    source_passage_tokens: int  # the cap on the passage of a source the LLM reads
+    llm_tokens_per_s: float | None  # measured prefill speed; None when unknown
+    rerank_tokens_per_s: float | None  # None when unknown or when there is no reranker
+    spent_s: float = 0.0  # already gone (retrieval) when the plan is made
+    min_sources: int = 3  # an answer needs something to read, even past the target
+    explicit_top_k: bool = False
+    explicit_candidates: bool = False
+    has_reranker: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetPlan:
+    rerank: int  # candidates the reranker scores
+    sources: int  # most passages the LLM reads
+    source_tokens: int | None  # tokens of passages the LLM may read; None: no cap but its window
+    estimate_s: dict[str, float] = field(default_factory=dict)  # predicted seconds per stage
+    reasons: tuple[str, ...] = ()  # what decided it, for `--json` and the window's details
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
+    i = inputs
+    reasons: list[str] = []
+    per_candidate = i.rerank_passage_tokens + RERANK_FIXED_TOKENS
+    passage = i.source_passage_tokens
+    if not i.has_reranker:
+        rerank_speed = None
+    else:
+        rerank_speed = i.rerank_tokens_per_s
+    if i.llm_tokens_per_s is None or (i.has_reranker and rerank_speed is None and not i.explicit_candidates):
+        reasons.append("speed unknown (a remote model or not measured): no budget applied")
+        return BudgetPlan(rerank=i.candidates if i.has_reranker else 0, sources=i.top_k, source_tokens=None,
+                          reasons=tuple(reasons))
+    llm_speed = i.llm_tokens_per_s
+    available = max(0.0, i.target_s - i.spent_s - FIRST_TOKEN_MARGIN_S)
+    fixed_s = LLM_FIXED_TOKENS / llm_speed
+    wanted_s = fixed_s + i.top_k * passage / llm_speed
+    floor_s = fixed_s + min(i.min_sources, i.top_k) * passage / llm_speed
+
+    if i.explicit_top_k:
+        llm_s = wanted_s
+        reasons.append(f"top_k {i.top_k} set explicitly")
+    elif not i.has_reranker:
+        llm_s = min(wanted_s, max(floor_s, available))
+    else:
+        llm_s = min(wanted_s, max(floor_s, available / 2))
+
+    if not i.has_reranker:
+        rerank = 0
+        rerank_s = 0.0
+    elif i.explicit_candidates:
+        rerank = i.candidates
+        rerank_s = rerank * per_candidate / rerank_speed if rerank_speed else 0.0
+        reasons.append(f"candidates {i.candidates} set explicitly")
+    else:
+        left = max(0.0, available - llm_s)
+        rerank = min(i.candidates, int(left * rerank_speed / per_candidate))
+        rerank_s = rerank * per_candidate / rerank_speed
+        if rerank < i.candidates:
+            reasons.append(f"reranking {rerank} of {i.candidates} candidates fits {left:.1f} s at "
+                           f"{rerank_speed:.0f} tokens/s")
+        if not i.explicit_top_k:
+            # What the reranker could not use goes back to the LLM.
+            llm_s = min(wanted_s, max(llm_s, available - rerank_s))
+
+    source_tokens = None if i.explicit_top_k else max(passage, int((llm_s - fixed_s) * llm_speed))
+    sources = i.top_k if source_tokens is None else max(1, min(i.top_k, math.ceil(source_tokens / passage)))
+    if source_tokens is not None and sources < i.top_k:
+        reasons.append(f"the LLM reads {source_tokens} tokens of sources in {llm_s:.1f} s at {llm_speed:.0f} tokens/s")
+    estimate = {"rerank_s": round(rerank_s, 2), "llm_prompt_s": round(llm_s, 2),
+                "first_token_s": round(i.spent_s + rerank_s + llm_s + FIRST_TOKEN_MARGIN_S, 2)}
+    if estimate["first_token_s"] > i.target_s + 0.05:
+        reasons.append(f"over the {i.target_s:g} s target: this machine needs at least "
+                       f"{estimate['first_token_s']:.1f} s for {sources} source(s)")
+    return BudgetPlan(rerank=rerank, sources=sources, source_tokens=source_tokens, estimate_s=estimate,
+                      reasons=tuple(reasons))

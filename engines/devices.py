@@ -1,0 +1,37 @@
+"""Which device a backend computes on: "cpu", or the GPU API its build uses ("metal", "cuda",
+"vulkan", …); "remote" for a server. Asked of the libraries, never guessed from the machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Names in llama.cpp's system info for its GPU backends, in the order they are preferred.
+_LLAMACPP_GPU_APIS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL")
+
+
+def llamacpp_device() -> str:
+    from .llamacpp_backend.loading import import_llama_cpp
+
+    llama_cpp = import_llama_cpp()
+    if not llama_cpp.llama_supports_gpu_offload():
+        return "cpu"
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return next((api.lower() for api in _LLAMACPP_GPU_APIS if f"{api} :" in info or f"{api} =" in info), "gpu")
+
+
+def mlx_device() -> str:
+    import mlx.core as mx
+
+    return "metal" if mx.default_device().type == mx.DeviceType.gpu else "cpu"
+
+
+def device_of(model: Any) -> str:
+    """The device a loaded model (of any backend) runs on."""
+    module = type(model).__module__
+    if module.startswith(f"{__package__}.llamacpp_backend"):
+        return llamacpp_device()
+    if module.startswith(f"{__package__}.mlx_backend"):
+        return mlx_device()
+    if module.startswith(f"{__package__}.remote_backend"):
+        return "remote"
+    return "unknown"

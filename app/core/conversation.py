@@ -169,7 +169,7 @@ def search_in_thread(store: ThreadStore, question: str, *, thread_id: str | None
     """With no answering model: keyword search of the question as typed, kept as a turn without an answer."""
     thread = store.get(thread_id) if thread_id else None
     notes = []
-    if thread is not None and answered(thread.turns):
+    if thread is not None and needs_rewrite(question, has_history=bool(thread.turns)):
         notes.append(_("No answering model: follow-ups are searched as typed, without the conversation"))
     found = search(question)
     sources = [Citation(n, r.hit.path, r.hit.page, r.hit.slide, r.hit.heading, r.hit.char_start, r.hit.char_end,

@@ -31,6 +31,13 @@ class Config:
     chunk_tokens: int = 400
     chunk_overlap: float = 0.15
     max_file_mb: int = 200
+    # `ippon serve`: the HTTP API and MCP server (app/serve)
+    serve_host: str = "127.0.0.1"  # another address also needs `ippon serve --allow-remote`
+    serve_port: int = 8765
+    serve_origins: tuple[str, ...] = ()  # browser origins allowed by CORS; none by default
+    serve_max_body_kb: int = 1024  # larger request bodies are refused with 413
+    serve_max_tokens: int = 4096  # the most tokens one request may ask a model to generate
+    serve_queue: int = 16  # requests that may wait for each model; more are told 429 (try later)
 
     @property
     def config_file(self) -> Path:
@@ -55,6 +62,13 @@ _CHECKS = {
     "chunk_tokens": (int, lambda v: 64 <= v <= 8192, "a whole number from 64 to 8192"),
     "chunk_overlap": ((int, float), lambda v: 0 <= v < 0.5, "a fraction from 0 to 0.5"),
     "max_file_mb": (int, lambda v: v > 0, "a whole number of megabytes > 0"),
+    "serve_host": (str, lambda v: bool(v.strip()), "a host name or IP address"),
+    "serve_port": (int, lambda v: 0 <= v <= 65535, "a port number from 0 to 65535"),
+    "serve_origins": (list, lambda v: all(isinstance(o, str) and o.startswith(("http://", "https://")) for o in v),
+                      "a list of origins like [\"http://localhost:3000\"]"),
+    "serve_max_body_kb": (int, lambda v: 1 <= v <= 1024 * 1024, "a whole number of kilobytes from 1 to 1048576"),
+    "serve_max_tokens": (int, lambda v: 1 <= v <= 1_000_000, "a whole number from 1 to 1000000"),
+    "serve_queue": (int, lambda v: 0 <= v <= 10_000, "a whole number from 0 to 10000"),
 }
 
 
@@ -84,6 +98,8 @@ def load_config(path: Path | None = None) -> Config:
                 raise ConfigError(f"{file}: {key} must be {expected}, not {value!r}")
     data_dir = Path(str(values.pop("data_dir", data_dir))).expanduser()
     models_dir = Path(str(values.pop("models_dir", data_dir / "models"))).expanduser()
+    if "serve_origins" in values:
+        values["serve_origins"] = tuple(values["serve_origins"])
     return Config(data_dir=data_dir, models_dir=models_dir, **values)
 
 

@@ -12,7 +12,7 @@ import engines
 from ..config import load_config
 from ..core.service import IpponService
 from ..errors import IpponError
-from . import ask, convert, engine, evaluate, library, models
+from . import ask, convert, engine, evaluate, library, models, serve
 from . import threads as thread_commands
 
 # Errors whose message is meant for the user; anything else is a bug and keeps its traceback.
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "Run `ippon` with no arguments (or `ippon gui`) to open the window.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for command in (library, ask, evaluate, engine, convert, models):
+    for command in (library, ask, evaluate, engine, convert, models, serve):
         command.register(sub)
     thread_commands.register(sub)
     return parser

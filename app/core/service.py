@@ -17,6 +17,7 @@ from engines import ChatSettings
 
 from ..config import Config, load_config, update_config_file
 from ..errors import IpponError
+from ..locale import _
 from . import models
 from .answer import AskEvent, answer_question
 from .conversation import ask_in_thread, search_in_thread
@@ -141,6 +142,27 @@ class IpponService:
         if self._threads is None:
             self._threads = ThreadStore(self.config.data_dir)
         return self._threads
+
+    def chat(self, messages: list[engines.Message], *, settings: ChatSettings,
+             cancel: engines.CancelToken | None = None) -> Iterator[engines.ChatEvent]:
+        """A conversation with the answering model itself, without the library."""
+        if not self.config.llm:
+            raise IpponError(_("no answering model: set `llm` in config.toml to a Qwen3 GGUF file or MLX folder"))
+        if self._llm is None:
+            self._llm = self.load_engine("chat", self.config.llm)
+        yield from self._llm.chat(messages, settings=settings, cancel=cancel)
+
+    def load_models(self, *, wrap: Callable[[str, Any], Any] | None = None) -> dict[str, Any]:
+        """Load every configured model now (a server does so before its first request). `wrap(role, model)`
+        may put each behind a proxy of the caller's: the server runs each model on a thread of its own."""
+        loaded = {}
+        for role, attr, name in (("embedder", "_embedder", self.config.embedder),
+                                 ("reranker", "_reranker", self.config.reranker), ("chat", "_llm", self.config.llm)):
+            if name:
+                model = getattr(self, attr) or self.load_engine(role, name)
+                loaded[role] = wrap(role, model) if wrap else model
+                setattr(self, attr, loaded[role])
+        return loaded
 
     # --- evaluation -----------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark question time: retrieval and fusion on large synthetic libraries, and a whole ask on real-dims models.
 
-    .venv/bin/python scripts/bench/query.py [--tasks retrieval:10k,retrieval:100k,ask] [--queries 50]
+    .venv/bin/python scripts/bench/query.py [--tasks retrieval:10k,retrieval:100k,ask,followup] [--queries 50]
                                             [--rounds 2] [--questions 5] [--threads 2] [--json]
 
 - retrieval:SIZE: a library of SIZE Japanese chunks (technical sentences from word lists,
@@ -18,6 +18,10 @@
   after a warm-up question that loads the models: per-stage medians from AskDone.timings; time
   to first token = retrieval + rerank + the LLM's own (top_k sources), beside the wall time to
   the first answer token. The text is nonsense (random weights): only the timings matter.
+- followup: the same library and models; each round a first question in a new thread, then a
+  follow-up with それ (rewritten by the LLM first) and one without a marker (history only):
+  time to first token of each (scripts/bench/followup.py). Not in the default tasks.
+  IPPON_BENCH_MODELS=DIR takes the model files from DIR (a smoke run with the tiny test models).
 
 Each task runs in its own process; its CPU time over its wall time shows how much of the
 machine it got. The issue set no target: the figures are the point.
@@ -43,7 +47,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 CACHE = ROOT / ".cache" / "bench-query"
-MODELS = ROOT / ".cache" / "bench-models"
+MODELS = Path(os.environ.get("IPPON_BENCH_MODELS") or ROOT / ".cache" / "bench-models")
+if os.environ.get("IPPON_BENCH_MODELS"):  # other models: a library of their own, never the real one's cache
+    CACHE = MODELS / "bench-query"
 VERSION = "v1"  # bump when the generated text, vectors or the store layout change
 SIZES = {"10k": 10_000, "100k": 100_000}
 DIM, PER_FILE, WRITE_BATCH, SEED = 1024, 10, 10_000, 20240601
@@ -223,12 +229,10 @@ def write_docs(docs: Path, chunks: int, chunk_tokens: int, files: int = 4) -> No
         (docs / f"資料{f + 1:02d}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk_tokens: int,
-               threads: int) -> dict[str, Any]:
+def ask_service(candidates: int, top_k: int, chunks: int, chunk_tokens: int, threads: int) -> tuple[Any, dict]:
+    """The service over the ask library (built and indexed on first use), and how the library was built."""
     from app.config import Config
-    from app.core.answer import AskDone
     from app.core.service import IpponService
-    from engines import AnswerDelta, ChatSettings
 
     base = CACHE / f"ask-{VERSION}-{chunks}x{chunk_tokens}"
     config = Config(data_dir=base / "data", models_dir=base / "models", embedder=str(MODELS / EMBEDDER),
@@ -243,6 +247,15 @@ def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk
         add_s, summary_ = timed_ms(lambda: service.add([base / "docs"]))
         marker.write_text(json.dumps({"add_s": add_s / 1000, "files": summary_.added}))
     build = {**json.loads(marker.read_text()), "cached": cached, "chunks": service.library.store.count_chunks()}
+    return service, build
+
+
+def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk_tokens: int,
+               threads: int) -> dict[str, Any]:
+    from app.core.answer import AskDone
+    from engines import AnswerDelta, ChatSettings
+
+    service, build = ask_service(candidates, top_k, chunks, chunk_tokens, threads)
     chat = ChatSettings(temperature=0, max_tokens=16)
 
     def run(question: str) -> dict[str, Any]:
@@ -364,7 +377,13 @@ def main() -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        if args.worker == "ask":
+        if args.worker == "followup":
+            from followup import followup_worker
+
+            service, build = ask_service(args.candidates, args.top_k, args.ask_chunks, args.ask_chunk_tokens,
+                                         args.threads)
+            result = {**followup_worker(service, questions(args.questions + 1, SEED + 2)), "build": build}
+        elif args.worker == "ask":
             result = ask_worker(args.questions, args.candidates, args.top_k, args.ask_chunks, args.ask_chunk_tokens,
                                 args.threads)
         else:
@@ -374,9 +393,9 @@ def main() -> int:
 
     tasks = args.tasks.split(",")
     for task in tasks:
-        if task != "ask" and (not task.startswith("retrieval:") or task[10:] not in SIZES):
-            raise SystemExit(f"unknown task {task!r}; choose from {', '.join(DEFAULT_TASKS)}")
-    if "ask" in tasks:
+        if task not in ("ask", "followup") and (not task.startswith("retrieval:") or task[10:] not in SIZES):
+            raise SystemExit(f"unknown task {task!r}; choose from {', '.join(DEFAULT_TASKS)}, followup")
+    if "ask" in tasks or "followup" in tasks:
         ensure_reranker()
     argv = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k not in ("tasks", "json", "worker")]
     results = {}
@@ -399,6 +418,10 @@ def main() -> int:
         print_retrieval(retrieval)
     if "ask" in results:
         print_ask(results["ask"])
+    if "followup" in results:
+        from followup import print_followup
+
+        print_followup(results["followup"], LLM)
     return 0
 
 

@@ -31,6 +31,8 @@ class Config:
     chunk_tokens: int = 400
     chunk_overlap: float = 0.15
     max_file_mb: int = 200
+    # Symbolic links inside an added folder that lead outside it: skipped unless this is true.
+    follow_external_links: bool = False
     # `ippon serve`: the HTTP API and MCP server (app/serve)
     serve_host: str = "127.0.0.1"  # another address also needs `ippon serve --allow-remote`
     serve_port: int = 8765
@@ -62,6 +64,7 @@ _CHECKS = {
     "chunk_tokens": (int, lambda v: 64 <= v <= 8192, "a whole number from 64 to 8192"),
     "chunk_overlap": ((int, float), lambda v: 0 <= v < 0.5, "a fraction from 0 to 0.5"),
     "max_file_mb": (int, lambda v: v > 0, "a whole number of megabytes > 0"),
+    "follow_external_links": (bool, lambda v: True, "true or false"),
     "serve_host": (str, lambda v: bool(v.strip()), "a host name or IP address"),
     "serve_port": (int, lambda v: 0 <= v <= 65535, "a port number from 0 to 65535"),
     "serve_origins": (list, lambda v: all(isinstance(o, str) and o.startswith(("http://", "https://")) for o in v),
@@ -94,7 +97,7 @@ def load_config(path: Path | None = None) -> Config:
     for key, value in values.items():
         if key in _CHECKS:
             kind, ok, expected = _CHECKS[key]
-            if isinstance(value, bool) or not isinstance(value, kind) or not ok(value):
+            if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind) or not ok(value):
                 raise ConfigError(f"{file}: {key} must be {expected}, not {value!r}")
     data_dir = Path(str(values.pop("data_dir", data_dir))).expanduser()
     models_dir = Path(str(values.pop("models_dir", data_dir / "models"))).expanduser()

@@ -98,11 +98,21 @@ def _safe_cut(text: str, at: int) -> int:
 
 
 def _split_long(text: str, max_tokens: int, count: TokenCounter) -> list[tuple[int, int]]:
-    """Cut an over-long sentence into pieces of at most max_tokens tokens (weak breaks first)."""
+    """Cut an over-long sentence into pieces of at most max_tokens tokens (weak breaks first).
+
+    Tokens are counted over a window of characters after the cut point, never over the whole
+    remainder: on a megabyte of text without a break, counting the remainder for every piece
+    was quadratic. The window doubles until the limit falls inside it, so any tokenizer fits.
+    """
     pieces, start = [], 0
+    window = max(64, 4 * max_tokens)
     while start < len(text):
-        rest = text[start:]
-        if count([rest])[0] <= max_tokens:
+        end = min(len(text), start + window)
+        while end < len(text) and count([text[start:end]])[0] <= max_tokens:
+            window *= 2
+            end = min(len(text), start + window)
+        rest = text[start:end]
+        if end == len(text) and count([rest])[0] <= max_tokens:
             pieces.append((start, len(text)))
             break
         # The longest prefix that fits, by bisection on characters, then back to a weak break.
@@ -159,15 +169,18 @@ def chunk_sections(sections: Sequence[Section], *, count_tokens: TokenCounter = 
 
 def _pack(doc: str, sentences: list[_Sentence], max_tokens: int, overlap_tokens: int) -> Iterator[Chunk]:
     current: list[_Sentence] = []
+    tokens = 0  # in `current`, kept as it grows: summing per sentence was slow for many tiny sentences
     fresh = False  # whether `current` holds anything not yet emitted (overlap alone is not a chunk)
     for sentence in sentences:
         boundary = current and _place(current[-1].section) != _place(sentence.section)
-        if current and (boundary or sum(s.tokens for s in current) + sentence.tokens > max_tokens):
+        if current and (boundary or tokens + sentence.tokens > max_tokens):
             if fresh:
                 yield _chunk(doc, current)
             current = [] if boundary else _tail(current, overlap_tokens, max_tokens - sentence.tokens)
+            tokens = sum(s.tokens for s in current)
             fresh = False
         current.append(sentence)
+        tokens += sentence.tokens
         fresh = True
     if current and fresh:
         yield _chunk(doc, current)

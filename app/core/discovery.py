@@ -3,13 +3,24 @@
 Hidden files and folders are skipped. Symbolic links to folders are followed once, with a
 loop check on the real folder; broken links and loops become problems, not crashes. Names
 that are not valid UTF-8 (possible on Linux) are reported, since nothing can show them.
+
+Only regular files are found: a FIFO, a device (a link to /dev/zero) or a socket is a problem
+with its reason, since reading one blocks or never ends. A symbolic link inside an added
+folder whose target lies outside it (`p.txt -> /etc/passwd`, `etc -> /etc`) is not followed
+unless the LinkPolicy says so: dropping a link into a shared folder must not make the rest of
+the disk searchable. The path the user added is followed wherever it points.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from ..locale import _
+from .sources.reading import not_regular_reason
 from .store import normalize_path
 
 
@@ -27,23 +38,51 @@ class Problem:
     reason: str
 
 
-def discover(root: str) -> Iterator[Found | Problem]:
+@dataclass(frozen=True, slots=True)
+class LinkPolicy:
+    """Where a symbolic link found inside an added folder may lead."""
+
+    follow_external: bool = False  # the `follow_external_links` setting
+    # The paths the user added (absolute, as on the disk). A root under one of them (a watched
+    # folder's event path, a folder added inside another) is held to the outermost; any other
+    # root is an added path itself.
+    added: tuple[str, ...] = ()
+
+    def boundary(self, root: str) -> str:
+        enclosing = [a for a in self.added if is_under(root, a)]
+        return min(enclosing, key=len) if enclosing else root
+
+
+def discover(root: str, *, links: LinkPolicy = LinkPolicy()) -> Iterator[Found | Problem]:
     """Every regular file under `root` (an absolute path as on the disk), or `root` itself when a file."""
+    boundary = links.boundary(root)
+    real_boundary = os.path.realpath(boundary)
+    if boundary != root and not links.follow_external:
+        target = os.path.realpath(root)
+        if not is_under(target, real_boundary):
+            yield Problem(normalize_path(root), _external_reason(target))
+            return
     try:
         st = os.stat(root)
     except FileNotFoundError:
-        yield Problem(normalize_path(root), "broken symbolic link" if os.path.lexists(root) else "no longer exists")
+        yield Problem(normalize_path(root), _("broken symbolic link") if os.path.lexists(root)
+                      else _("no longer exists"))
         return
     except OSError as exc:
         yield Problem(normalize_path(root), _reason(exc))
         return
-    if not os.path.isdir(root):
-        yield Found(normalize_path(root), root, st.st_size, st.st_mtime_ns)
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk(root, {(st.st_dev, st.st_ino)}, None if links.follow_external else real_boundary)
         return
-    yield from _walk(root, {(st.st_dev, st.st_ino)})
+    reason = not_regular_reason(st.st_mode)
+    if reason is not None:
+        yield Problem(normalize_path(root), reason)
+        return
+    yield Found(normalize_path(root), root, st.st_size, st.st_mtime_ns)
 
 
-def _walk(folder: str, seen: set[tuple[int, int]]) -> Iterator[Found | Problem]:
+def _walk(folder: str, seen: set[tuple[int, int]], boundary: str | None) -> Iterator[Found | Problem]:
+    """`boundary`: the real path symbolic links must resolve inside, or None to follow them anywhere."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -55,24 +94,37 @@ def _walk(folder: str, seen: set[tuple[int, int]]) -> Iterator[Found | Problem]:
         path = entry.path
         if not _utf8(path):
             shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            yield Problem(normalize_path(shown), "the file name is not valid UTF-8; rename the file")
+            yield Problem(normalize_path(shown), _("the file name is not valid UTF-8; rename the file"))
             continue
         try:
-            st = entry.stat(follow_symlinks=True)
+            st = entry.stat(follow_symlinks=True)  # the one stat per file; is_symlink() reads the listing
         except FileNotFoundError:
-            yield Problem(normalize_path(path), "broken symbolic link" if entry.is_symlink() else "disappeared")
+            yield Problem(normalize_path(path), _("broken symbolic link") if entry.is_symlink() else _("disappeared"))
             continue
         except OSError as exc:
             yield Problem(normalize_path(path), _reason(exc))
             continue
-        if entry.is_dir(follow_symlinks=True):
+        if boundary is not None and entry.is_symlink():
+            target = os.path.realpath(path)
+            if not is_under(target, boundary):
+                yield Problem(normalize_path(path), _external_reason(target))
+                continue
+        if stat.S_ISDIR(st.st_mode):
             key = (st.st_dev, st.st_ino)
             if key in seen:
-                yield Problem(normalize_path(path), "symbolic link loop (the folder is already included)")
+                yield Problem(normalize_path(path), _("symbolic link loop (the folder is already included)"))
                 continue
-            yield from _walk(path, seen | {key})
-        elif entry.is_file(follow_symlinks=True):
+            yield from _walk(path, seen | {key}, boundary)
+        elif stat.S_ISREG(st.st_mode):
             yield Found(normalize_path(path), path, st.st_size, st.st_mtime_ns)
+        else:
+            yield Problem(normalize_path(path), not_regular_reason(st.st_mode) or _("not a regular file"))
+
+
+def _external_reason(target: str) -> str:
+    shown = target.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _("skipped: a symbolic link to {target}, outside the added folder (set follow_external_links = true "
+             "to follow such links)").format(target=shown)
 
 
 def _utf8(path: str) -> bool:
@@ -85,9 +137,9 @@ def _utf8(path: str) -> bool:
 
 def _reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
-        return "permission denied"
-    if exc.errno == 40:  # ELOOP
-        return "symbolic link loop"
+        return _("permission denied")
+    if exc.errno == errno.ELOOP:
+        return _("symbolic link loop")
     return exc.strerror or str(exc)
 
 

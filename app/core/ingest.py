@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import IpponError
 from . import sources
 from .chunking import TokenCounter, chunk_sections, estimate_tokens
-from .discovery import Found, Problem, discover, is_under
+from .discovery import Found, LinkPolicy, Problem, discover, is_under
 from .sources.base import ParsedDocument
 from .store import (ChunkRecord, FileUpdate, LibraryStore, SourceRecord, normalize_path, search_text, source_id_for,
                     text_hash)
@@ -88,7 +88,7 @@ class _Eta:
 
 def file_hash(path: str) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
+    with sources.reading.open_regular_file(path) as fh:  # a FIFO or /dev/zero raises, never blocks
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -97,14 +97,14 @@ def file_hash(path: str) -> str:
 def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: ChunkingSettings,
                 max_bytes: int = 200 * 2**20, progress: ProgressCallback | None = None,
                 cancel: threading.Event | None = None, prune: bool = True,
-                excluded: Callable[[str], bool] | None = None) -> IngestSummary:
+                excluded: Callable[[str], bool] | None = None, links: LinkPolicy = LinkPolicy()) -> IngestSummary:
     """Phase 1 for everything under `roots` (absolute paths as on the disk). With `prune`, stored files
     under a root that are gone from the disk lose their chunks. `excluded` names files the user removed
     from inside a root: they are passed over (and pruned) as if gone."""
     summary = IngestSummary()
     found: list[Found] = []
     for root in roots:
-        for item in discover(root):
+        for item in discover(root, links=links):
             if excluded is not None and excluded(item.path):
                 continue
             if isinstance(item, Problem):
@@ -156,6 +156,8 @@ def _index_file(item: Found, previous: SourceRecord | None, chunking: ChunkingSe
     except OSError as exc:
         digest = None
         error = f"{item.path}: {_os_reason(exc)}"
+    except sources.ParseError as exc:
+        digest, error = None, str(exc)
     if (digest is not None and previous is not None and previous.content_hash == digest
             and previous.parser_version == version and previous.chunker == chunking.chunker_id
             and stored_chunks == previous.chunks):  # unchanged means its chunks are really there

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from ..config import Config
 from ..errors import IpponError
-from .discovery import is_under
+from .discovery import LinkPolicy, is_under
 from .exclusions import ExclusionList
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback, embed_pending, ensure_exists, index_paths
 from .store import LibraryStore, SourceRecord, normalize_path
@@ -52,6 +52,11 @@ class Library:
         self.exclusions = ExclusionList(self.data_dir)
 
     # --- roots ----------------------------------------------------------------------------
+
+    def link_policy(self) -> LinkPolicy:
+        """Symbolic links inside the roots stay inside them unless the configuration says otherwise."""
+        return LinkPolicy(follow_external=self.config.follow_external_links,
+                          added=tuple(r.path for r in self.roots()))
 
     def roots(self) -> list[Root]:
         if not self._roots_file.exists():
@@ -100,7 +105,8 @@ class Library:
             self._save_roots(roots.values())
             self.exclusions.readmit(new)
             summary = index_paths(self.store, new, chunking=self.chunking, max_bytes=self.config.max_file_bytes,
-                                  progress=progress, cancel=cancel, excluded=self.exclusions.matcher())
+                                  progress=progress, cancel=cancel, excluded=self.exclusions.matcher(),
+                                  links=self.link_policy())
             if vectors and not summary.cancelled:
                 self._embed(progress, cancel)
         return summary
@@ -132,7 +138,7 @@ class Library:
         with self.writing():
             summary = index_paths(self.store, [r.path for r in self.roots()], chunking=self.chunking,
                                   max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel,
-                                  excluded=self.exclusions.matcher())
+                                  excluded=self.exclusions.matcher(), links=self.link_policy())
             if vectors and not summary.cancelled:
                 self._embed(progress, cancel)
         return summary
@@ -146,7 +152,7 @@ class Library:
                 self.store.remove_sources(s.source_id for s in self.store.sources())
                 summary = index_paths(self.store, [r.path for r in self.roots()], chunking=self.chunking,
                                       max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel,
-                                      excluded=self.exclusions.matcher())
+                                      excluded=self.exclusions.matcher(), links=self.link_policy())
             if not summary.cancelled:
                 self._embed(progress, cancel, replace=True)
         return summary

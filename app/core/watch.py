@@ -57,7 +57,8 @@ def apply_changes(library: Library, paths: set[str]) -> IngestSummary:
         summary.removed = library.store.remove_sources(ids)
     if existing:
         done = index_paths(library.store, existing, chunking=library.chunking,
-                           max_bytes=library.config.max_file_bytes, excluded=library.exclusions.matcher())
+                           max_bytes=library.config.max_file_bytes, excluded=library.exclusions.matcher(),
+                           links=library.link_policy())
         done.removed += summary.removed
         summary = done
     return summary

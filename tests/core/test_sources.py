@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import io
 import os
 import stat
@@ -557,14 +556,14 @@ def test_permission_denied(tmp_path, monkeypatch, suffix):
     if not blocked:
         # Running as root, where file modes do not stop reading: make open() answer as the
         # OS does for everyone else, for this file only.
-        real_open = builtins.open
+        real_open = os.open
 
         def denying_open(file, *args, **kwargs):
             if Path(file) == path:
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
 
-        monkeypatch.setattr(reading, "open", denying_open, raising=False)
+        monkeypatch.setattr(reading.os, "open", denying_open)
     try:
         with pytest.raises(ParseError, match=rf"secret\{suffix}: permission denied"):
             parse_file(path)
@@ -576,13 +575,14 @@ def test_permission_denied(tmp_path, monkeypatch, suffix):
 def test_file_deleted_between_stat_and_read(tmp_path, monkeypatch, suffix):
     path = tmp_path / f"gone{suffix}"
     path.write_bytes(b"content")
-    real_open = builtins.open
+    real_open = os.open
 
     def deleting_open(file, *args, **kwargs):
-        Path(file).unlink()  # another program removes it right after the size check
+        if Path(file) == path:
+            Path(file).unlink()  # another program removes it right after the size check
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(reading, "open", deleting_open, raising=False)
+    monkeypatch.setattr(reading.os, "open", deleting_open)
     with pytest.raises(ParseError, match=rf"gone\{suffix}: disappeared while reading"):
         parse_file(path)
 

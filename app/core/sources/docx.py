@@ -13,11 +13,16 @@ import re
 import zipfile
 from pathlib import Path
 
+from ...locale import _
 from .base import ParsedDocument, ParseError, Section
 from .reading import unify_newlines
+from .ziparchive import check_zip_contents
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: Word 97-2003, or an encrypted OOXML file
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.I)
+# python-docx takes about 0.1 ms per paragraph: past this many (a 3,000-page book has ~60,000),
+# the rest of a document made of millions of tiny paragraphs is not read, with a warning.
+MAX_BLOCKS = 100_000
 
 
 def parse(path: Path, data: bytes) -> ParsedDocument:
@@ -27,6 +32,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
 
     if data.startswith(_OLE_MAGIC):
         raise ParseError(f"{path}: is encrypted (password-protected) or in the old Word 97-2003 format")
+    check_zip_contents(path, data)  # before the parser inflates anything
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError):
@@ -46,7 +52,12 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
         paragraphs.clear()
 
     style_levels: dict[str | None, int | None] = {}
-    for block in document.iter_inner_content():
+    warnings: list[str] = []
+    for count, block in enumerate(document.iter_inner_content()):
+        if count == MAX_BLOCKS:
+            warnings.append(_("only the first {count} paragraphs and tables were read").format(
+                count=f"{MAX_BLOCKS:,}"))
+            break
         if isinstance(block, Table):
             flush()
             text = _table_text(block)
@@ -63,7 +74,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
         paragraphs.append(text)
     flush()
     title = (document.core_properties.title or "").strip() or None
-    return ParsedDocument(path, "docx", sections, title=title)
+    return ParsedDocument(path, "docx", sections, title=title, warnings=warnings)
 
 
 def _heading_level(paragraph, cache: dict[str | None, int | None]) -> int | None:

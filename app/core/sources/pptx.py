@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .base import ParsedDocument, ParseError, Section
 from .reading import unify_newlines
+from .ziparchive import check_zip_contents
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: PowerPoint 97-2003, or an encrypted file
 
@@ -24,6 +25,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
 
     if data.startswith(_OLE_MAGIC):
         raise ParseError(f"{path}: is encrypted (password-protected) or in the old PowerPoint 97-2003 format")
+    check_zip_contents(path, data)  # before the parser inflates anything
     try:
         presentation = Presentation(io.BytesIO(data))
     except (zipfile.BadZipFile, PythonPptxError, KeyError, ValueError):

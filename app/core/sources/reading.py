@@ -2,7 +2,8 @@
 
 The file is read once, whole, into memory (bounded by `max_bytes`); parsers then work on the
 bytes. The size is checked before reading so a huge file costs nothing, and again after,
-since a file can grow or shrink between the two.
+since a file can grow or shrink between the two. Only regular files are ever opened: a FIFO
+would block the reader forever and a link to /dev/zero would never end.
 """
 
 from __future__ import annotations
@@ -10,32 +11,77 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
+from ...locale import _
 from .base import ParseError
 from .encoding import DecodedText, NotTextError, decode_text
 
+# O_NONBLOCK: a file swapped for a FIFO between the check and the open must not block the open
+# (it changes nothing for a regular file); O_NOCTTY: a terminal device never becomes ours.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+def not_regular_reason(mode: int) -> str | None:
+    """Why a file of this st_mode must not be opened (a FIFO blocks, /dev/zero never ends), or None."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return _("is a folder, not a file")
+    if stat.S_ISFIFO(mode):
+        return _("not a regular file (a FIFO)")
+    if stat.S_ISCHR(mode):
+        return _("not a regular file (a character device)")
+    if stat.S_ISBLK(mode):
+        return _("not a regular file (a block device)")
+    if stat.S_ISSOCK(mode):
+        return _("not a regular file (a socket)")
+    return _("not a regular file")
+
+
+def open_regular_file(path: str | Path) -> BinaryIO:
+    """Open `path` for reading only if it is a regular file, checked again on the open descriptor.
+
+    Raises ParseError naming the file and the reason. Nothing here can block: the kind is checked
+    before the open, the open does not wait for a FIFO's writer, and the descriptor is checked after.
+    """
+    try:
+        reason = not_regular_reason(os.stat(path).st_mode)
+    except FileNotFoundError:
+        raise ParseError(_("{path}: does not exist").format(path=path)) from None
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    if reason is not None:
+        raise ParseError(_("{path}: {reason}").format(path=path, reason=reason))
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise ParseError(_("{path}: disappeared while reading").format(path=path)) from None
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    try:
+        reason = not_regular_reason(os.fstat(fd).st_mode)
+    except OSError:
+        reason = _("not a regular file")
+    if reason is not None:
+        os.close(fd)
+        raise ParseError(_("{path}: {reason}").format(path=path, reason=reason))
+    return os.fdopen(fd, "rb")
+
+
+def _os_error(path: str | Path, exc: OSError) -> ParseError:
+    if isinstance(exc, PermissionError):
+        return ParseError(_("{path}: permission denied").format(path=path))
+    return ParseError(_("{path}: could not be read ({reason})").format(path=path, reason=exc.strerror or exc))
+
 
 def read_bytes(path: Path, *, max_bytes: int) -> bytes:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ParseError(f"{path}: does not exist") from None
-    except PermissionError:
-        raise ParseError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ParseError(f"{path}: could not be read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ParseError(f"{path}: is a folder, not a file")
-    _check_size(path, st.st_size, max_bytes)
-    try:
-        with open(path, "rb") as f:
+    with open_regular_file(path) as f:
+        _check_size(path, os.fstat(f.fileno()).st_size, max_bytes)
+        try:
             data = f.read(max_bytes + 1)
-    except PermissionError:
-        raise ParseError(f"{path}: permission denied") from None
-    except FileNotFoundError:
-        raise ParseError(f"{path}: disappeared while reading") from None
-    except OSError as exc:
-        raise ParseError(f"{path}: could not be read ({exc.strerror or exc})") from None
+        except OSError as exc:
+            raise _os_error(path, exc) from None
     _check_size(path, len(data), max_bytes)
     return data
 

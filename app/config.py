@@ -31,6 +31,13 @@ class Config:
     chunk_tokens: int = 400
     chunk_overlap: float = 0.15
     max_file_mb: int = 200
+    # Answers in seconds (app/core/budget.py): the wanted time to the first answer token; 0 turns the
+    # budget off (every candidate reranked, top_k whole chunks read). top_k and candidates are then
+    # the most the budget may use, unless config.toml sets them: a setting given there wins.
+    answer_seconds: float = 8.0
+    rerank_passage_tokens: int = 96  # the reranker reads this much of each candidate (whole sentences)
+    source_passage_tokens: int = 160  # and the LLM this much of each source
+    given: tuple[str, ...] = ()  # the settings config.toml sets (not a setting itself)
     # Symbolic links inside an added folder that lead outside it: skipped unless this is true.
     follow_external_links: bool = False
     # `ippon serve`: the HTTP API and MCP server (app/serve)
@@ -64,6 +71,9 @@ _CHECKS = {
     "chunk_tokens": (int, lambda v: 64 <= v <= 8192, "a whole number from 64 to 8192"),
     "chunk_overlap": ((int, float), lambda v: 0 <= v < 0.5, "a fraction from 0 to 0.5"),
     "max_file_mb": (int, lambda v: v > 0, "a whole number of megabytes > 0"),
+    "answer_seconds": ((int, float), lambda v: 0 <= v <= 3600, "seconds from 0 (no budget) to 3600"),
+    "rerank_passage_tokens": (int, lambda v: 16 <= v <= 8192, "a whole number from 16 to 8192"),
+    "source_passage_tokens": (int, lambda v: 16 <= v <= 8192, "a whole number from 16 to 8192"),
     "follow_external_links": (bool, lambda v: True, "true or false"),
     "serve_host": (str, lambda v: bool(v.strip()), "a host name or IP address"),
     "serve_port": (int, lambda v: 0 <= v <= 65535, "a port number from 0 to 65535"),
@@ -90,7 +100,7 @@ def load_config(path: Path | None = None) -> Config:
             values = tomllib.loads(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{file}: cannot read the configuration: {exc}") from exc
-    known = {f.name for f in fields(Config)}
+    known = {f.name for f in fields(Config)} - {"given"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
@@ -103,7 +113,7 @@ def load_config(path: Path | None = None) -> Config:
     models_dir = Path(str(values.pop("models_dir", data_dir / "models"))).expanduser()
     if "serve_origins" in values:
         values["serve_origins"] = tuple(values["serve_origins"])
-    return Config(data_dir=data_dir, models_dir=models_dir, **values)
+    return Config(data_dir=data_dir, models_dir=models_dir, given=tuple(sorted(values)), **values)
 
 
 def _toml_value(value: object) -> str:
@@ -121,7 +131,7 @@ def update_config_file(updates: dict[str, object], path: Path | None = None) -> 
     leaves a configuration that the app cannot start with.
     """
     file = path or default_data_dir() / "config.toml"
-    unknown = sorted(set(updates) - {f.name for f in fields(Config)})
+    unknown = sorted(set(updates) - ({f.name for f in fields(Config)} - {"given"}))
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
     lines = file.read_text(encoding="utf-8").splitlines() if file.exists() else []

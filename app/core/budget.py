@@ -19,8 +19,13 @@ whose speed is unknown (a remote server) the budget cuts nothing and says so.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from engines.qwen3 import estimate_tokens
+
+from .passages import focus_passage
+from .retrieval import Retrieval
 
 # Tokens the LLM reads besides the sources: the question and the template's markers. (The
 # system prompt comes first and is the same for every question: llama.cpp and MLX keep it in
@@ -116,3 +121,20 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
                        f"{estimate['first_token_s']:.1f} s for {sources} source(s)")
     return BudgetPlan(rerank=rerank, sources=sources, source_tokens=source_tokens, estimate_s=estimate,
                       reasons=tuple(reasons))
+
+
+def focus_sources(found: Retrieval, question: str, plan: BudgetPlan, *, passage_tokens: int) -> Retrieval:
+    """What the LLM reads under `plan`: the first `plan.sources` results, each its passage of at most
+    `passage_tokens` tokens (offsets narrowed to the passage, so a citation points at what was read)."""
+    results = []
+    for result in found.results[:plan.sources]:
+        hit = result.hit
+        if plan.source_tokens is not None:
+            passage = focus_passage(hit.text, question, max_tokens=passage_tokens, count_tokens=estimate_tokens)
+            if not passage.whole:
+                hit = replace(hit, text=passage.text, char_start=hit.char_start + passage.start,
+                              char_end=hit.char_start + passage.end)
+        results.append(replace(result, hit=hit))
+    timings = {**found.timings, "reranked": found.rerank_count, "candidates": found.candidate_count,
+               "budget": plan.as_dict()}
+    return replace(found, results=results, timings=timings)

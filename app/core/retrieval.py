@@ -14,7 +14,10 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from engines.qwen3 import estimate_tokens
+
 from ..errors import IpponError
+from .passages import focus_passage
 from .store import Hit, LibraryStore, normalize_path
 
 Mode = Literal["lexical", "vector", "hybrid"]
@@ -49,6 +52,12 @@ class RetrievalSettings:
     top_k: int = 8  # results kept (and given to the LLM)
     rrf_k: int = 60
     filters: SearchFilters = SearchFilters()
+    # The latency budget's decisions (app/core/budget.py): only the first `rerank_limit` fused
+    # candidates are reranked (the rest keep their fused order below them), each read as its
+    # passage of at most `rerank_passage_tokens` tokens; None: all of them, whole.
+    rerank_limit: int | None = None
+    rerank_passage_tokens: int | None = None
+    explicit: tuple[str, ...] = ()  # settings the user gave ("top_k", "candidates"): the budget keeps them
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +72,11 @@ class Result:
 @dataclass(slots=True)
 class Retrieval:
     results: list[Result]
-    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    timings: dict[str, Any] = field(default_factory=dict)  # milliseconds per stage (and budget decisions)
     mode: Mode = "hybrid"
     reranked: bool = False
+    rerank_count: int = 0  # candidates the reranker scored (the first ones of `results`)
+    candidate_count: int = 0  # fused candidates there were
 
 
 class VectorSearch(Protocol):
@@ -127,15 +138,26 @@ class Retriever:
         start = time.perf_counter()
         fused = fuse(lexical, vector, k=settings.rrf_k)[:settings.candidates]
         timings["fusion_ms"] = _ms(start)
-        reranked = False
+        head: list[Result] = []
         if settings.rerank and self.reranker is not None and fused:
-            start = time.perf_counter()
-            scores = self.reranker.score(query, [r.hit.text for r in fused])
-            fused = sorted((replace(r, score=float(s), rerank_score=float(s)) for r, s in zip(fused, scores, strict=True)),
-                           key=lambda r: -r.score)
-            timings["rerank_ms"] = _ms(start)
-            reranked = True
-        return Retrieval(fused[:settings.top_k], timings, mode, reranked)
+            limit = len(fused) if settings.rerank_limit is None else max(0, settings.rerank_limit)
+            head, tail = fused[:limit], fused[limit:]
+            if head:
+                start = time.perf_counter()
+                scores = self.reranker.score(query, [_rerank_text(query, r.hit, settings) for r in head])
+                head = sorted((replace(r, score=float(s), rerank_score=float(s))
+                               for r, s in zip(head, scores, strict=True)), key=lambda r: -r.score)
+                timings["rerank_ms"] = _ms(start)
+            fused = head + tail
+        return Retrieval(fused[:settings.top_k], timings, mode, reranked=bool(head), rerank_count=len(head),
+                         candidate_count=len(fused))
+
+
+def _rerank_text(query: str, hit: Hit, settings: RetrievalSettings) -> str:
+    if settings.rerank_passage_tokens is None:
+        return hit.text
+    return focus_passage(hit.text, query, max_tokens=settings.rerank_passage_tokens,
+                         count_tokens=estimate_tokens).text
 
 
 def fuse(lexical: Sequence[Hit], vector: Sequence[Hit], *, k: int = 60) -> list[Result]:

@@ -20,12 +20,14 @@ from ..errors import IpponError
 from ..locale import _
 from . import models
 from .answer import AskEvent, answer_question
+from .budget import BudgetInputs, BudgetPlan, focus_sources, plan_budget
 from .conversation import ask_in_thread, search_in_thread
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
 from .library import Library
 from .retrieval import Retrieval, RetrievalSettings, Retriever
 from .store import Hit, SourceRecord
+from .speed import SpeedCache, cached_speed
 from .threads import ThreadStore
 
 
@@ -110,7 +112,9 @@ class IpponService:
     def retrieval_settings(self, **overrides: Any) -> RetrievalSettings:
         values = {"top_k": self.config.top_k, "candidates": self.config.candidates}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return RetrievalSettings(**values)
+        # What the user set, on the command line or in config.toml, the latency budget keeps.
+        explicit = tuple(k for k in ("top_k", "candidates") if overrides.get(k) is not None or k in self.config.given)
+        return RetrievalSettings(**values, explicit=explicit)
 
     def search(self, query: str, settings: RetrievalSettings) -> Retrieval:
         return self.retriever(rerank=settings.rerank).search(query, settings)
@@ -127,8 +131,41 @@ class IpponService:
         models = {role: Path(str(name)).name for role, name in (("llm", self.config.llm),
                   ("embedder", self.config.embedder), ("reranker", self.config.reranker)) if name}
         yield from ask_in_thread(self.threads, question, thread_id=thread, llm=self._llm, models=models,
-                                 search=lambda q: self.search(q, retrieval), retrieval=_settings_dict(retrieval),
+                                 search=self._answer_search(retrieval), retrieval=_settings_dict(retrieval),
                                  chat=chat, cancel=cancel)
+
+    def _answer_search(self, retrieval: RetrievalSettings) -> Callable[[str], Retrieval]:
+        """The search an answer reads from: within the latency budget, unless it is off."""
+        plan = self.answer_plan(retrieval)
+        if plan is None:
+            return lambda q: self.search(q, retrieval)
+        settings = replace(retrieval, rerank_limit=plan.rerank, rerank_passage_tokens=self.config.rerank_passage_tokens)
+        return lambda q: focus_sources(self.search(q, settings), q, plan,
+                                       passage_tokens=self.config.source_passage_tokens)
+
+    def answer_plan(self, retrieval: RetrievalSettings) -> BudgetPlan | None:
+        """How many candidates to rerank and how much the LLM reads to answer within `answer_seconds`, from
+        each model's speed on this machine (measured on first use, then kept). None when the budget is off."""
+        if not self.config.answer_seconds or not self.config.llm:
+            return None
+        from engines.llamacpp_backend.loading import default_threads
+
+        if self._llm is None:
+            self._llm = self.load_engine("chat", self.config.llm)
+        reranker = self.retriever(rerank=retrieval.rerank).reranker
+        speeds = SpeedCache(self.config.data_dir / "speeds.json")
+        threads = self.config.threads or default_threads()
+        llm_speed = cached_speed(speeds, "chat", self.config.llm, self._llm, threads=threads)
+        rerank_speed = (cached_speed(speeds, "reranker", self.config.reranker, reranker, threads=threads)
+                        if reranker is not None else None)
+        return plan_budget(BudgetInputs(
+            target_s=self.config.answer_seconds, top_k=retrieval.top_k, candidates=retrieval.candidates,
+            rerank_passage_tokens=self.config.rerank_passage_tokens,
+            source_passage_tokens=self.config.source_passage_tokens,
+            llm_tokens_per_s=llm_speed.tokens_per_s if llm_speed else None,
+            rerank_tokens_per_s=rerank_speed.tokens_per_s if rerank_speed else None,
+            explicit_top_k="top_k" in retrieval.explicit, explicit_candidates="candidates" in retrieval.explicit,
+            has_reranker=reranker is not None))
 
     def search_turn(self, question: str, *, retrieval: RetrievalSettings, thread: str | None = None
                     ) -> Iterator[AskEvent]:

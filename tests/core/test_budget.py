@@ -102,3 +102,77 @@ def test_speeds_are_cached_per_model_file_and_measured_again_when_it_changes(tmp
     assert cache.get(cache.key("reranker", model, device="cpu", threads=2)) is None
     (tmp_path / "speeds.json").write_text("{damaged", encoding="utf-8")
     assert cache.get(key) is None  # a damaged cache costs a measurement, never an error
+
+
+# --- the budget in an answer, end to end with the suite's models --------------------------------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from app.config import Config  # noqa: E402
+from app.core.answer import AskDone  # noqa: E402
+from app.core.service import IpponService  # noqa: E402
+from engines import ChatSettings  # noqa: E402
+
+GREEDY = ChatSettings(temperature=0.0, max_tokens=8)
+
+
+@pytest.fixture(scope="module")
+def budget_service(tmp_path_factory, engine_models):
+    root = tmp_path_factory.mktemp("budget")
+    docs = root / "docs"
+    docs.mkdir()
+    for i in range(12):
+        (docs / f"manual{i:02d}.txt").write_text(MANUAL.replace("半年", f"{i + 2}か月"), encoding="utf-8")
+    home = root / "home"
+    config = Config(data_dir=home, models_dir=root / "models", threads=1, chunk_tokens=200,
+                    reranker=str(engine_models("reranker", "gguf")), llm=str(engine_models("llm-untied", "gguf")))
+    service = IpponService(config)
+    service.add([docs])
+    return service
+
+
+def _ask(service, **overrides):
+    settings = service.retrieval_settings(mode="lexical", **overrides)
+    return [e for e in service.ask("保守点検の耐熱性能", retrieval=settings, chat=GREEDY) if isinstance(e, AskDone)][0]
+
+
+def _speeds(service, *, llm: float, reranker: float) -> None:
+    """Put measured speeds in the cache, as a slower or faster machine would have measured them."""
+    cache = SpeedCache(service.config.data_dir / "speeds.json")
+    service.answer_plan(service.retrieval_settings())  # loads the models and measures them once
+    for role, name, tps in (("chat", service.config.llm, llm), ("reranker", service.config.reranker, reranker)):
+        cache.put(cache.key(role, name, device="cpu", threads=1), Speed(tps, "cpu", 0.0))
+
+
+def test_speeds_are_measured_once_and_kept(budget_service):
+    service = budget_service
+    (service.config.data_dir / "speeds.json").unlink(missing_ok=True)
+    service.answer_plan(service.retrieval_settings())
+    kept = json.loads((service.config.data_dir / "speeds.json").read_text(encoding="utf-8"))
+    assert sorted(k.split("|")[0] for k in kept) == ["chat", "reranker"]
+    assert all(v["tokens_per_s"] > 0 and v["device"] == "cpu" for v in kept.values())
+
+
+def test_a_slow_machine_reranks_fewer_candidates_and_the_answer_says_how_many(budget_service):
+    _speeds(budget_service, llm=120.0, reranker=235.0)
+    done = _ask(budget_service)
+    budget = done.timings["budget"]
+    assert 0 < done.timings["reranked"] == budget["rerank"] < done.timings["candidates"]
+    assert len(done.sources) == budget["sources"] < 8
+    assert any("reranking" in r for r in budget["reasons"])
+    # The LLM read passages: every source is at most the passage cap, and points at what it read.
+    for source in done.sources:
+        assert estimate_tokens([source.text])[0] <= budget_service.config.source_passage_tokens
+        whole = Path(source.path).read_text(encoding="utf-8")
+        assert whole[source.char_start:source.char_end] == source.text
+    _speeds(budget_service, llm=5000.0, reranker=20000.0)
+    fast = _ask(budget_service)
+    assert fast.timings["reranked"] == fast.timings["candidates"] > done.timings["reranked"]
+
+
+def test_explicit_candidates_and_limit_win_over_the_budget(budget_service):
+    _speeds(budget_service, llm=120.0, reranker=235.0)
+    done = _ask(budget_service, candidates=10, top_k=6)
+    assert done.timings["reranked"] == 10 and len(done.sources) == 6
+    assert any("set explicitly" in r for r in done.timings["budget"]["reasons"])

@@ -1,4 +1,4 @@
-"""The library's database: the only module that imports lancedb.
+"""The library's database: the only module that imports lancedb (lance_reader.py reads through its native core).
 
 Two tables in one embedded LanceDB database under the data directory:
 
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IpponError
+from .lance_reader import LanceReader, can_run_here, open_reader
 
 FLAT_SEARCH_LIMIT = 20_000  # vectors; above this an IVF_HNSW_SQ index is built
 
@@ -146,29 +147,60 @@ class LibraryStore:
 
     def __init__(self, data_dir: Path) -> None:
         try:
-            import lancedb
             import pyarrow as pa
         except ImportError as exc:
             raise StoreError("the library needs lancedb: please install it (pip install lancedb)") from exc
         self._pa = pa
         self.path = Path(data_dir) / "library"
         self.path.mkdir(parents=True, exist_ok=True)
-        # Check for newer versions on every read: the GUI searches while another process ingests.
-        self._db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
-        self._sources = self._table("sources", SourceRecord)
-        self._chunks = self._table("chunks", ChunkRecord)
+        self._db: Any = None
+        # Reads that do not need lancedb's Python layer go through its native core: a short command
+        # then never pays the package's import (lance_reader.py says why and how it stays honest).
+        self._reader = open_reader(self.path)
 
-    def _table(self, name: str, record_type: type) -> Any:
+    def _connect(self) -> None:
         try:
-            return self._db.open_table(name)
+            import lancedb
+        except ImportError as exc:
+            raise StoreError("the library needs lancedb: please install it (pip install lancedb)") from exc
+        # Check for newer versions on every read: the GUI searches while another process ingests.
+        db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
+        self._tables = {"sources": self._table(db, "sources", SourceRecord),
+                        "chunks": self._table(db, "chunks", ChunkRecord)}
+        self._db = db
+
+    @property
+    def _sources(self) -> Any:
+        if self._db is None:
+            self._connect()
+        return self._tables["sources"]
+
+    @property
+    def _chunks(self) -> Any:
+        if self._db is None:
+            self._connect()
+        return self._tables["chunks"]
+
+    def _table(self, db: Any, name: str, record_type: type) -> Any:
+        try:
+            return db.open_table(name)
         except ValueError:  # lancedb's "table not found"
-            return self._db.create_table(name, schema=_schema(record_type, self._pa), exist_ok=True)
+            return db.create_table(name, schema=_schema(record_type, self._pa), exist_ok=True)
+
+    def _native(self) -> LanceReader | None:
+        """The native reader when it can serve this call (not inside a running event loop)."""
+        return self._reader if self._reader is not None and can_run_here() else None
 
     # --- sources ------------------------------------------------------------------------
 
     def sources(self, *, with_thumbnails: bool = False) -> list[SourceRecord]:
         columns = [f.name for f in fields(SourceRecord) if with_thumbnails or f.name != "thumbnail"]
-        rows = self._sources.search().select(columns).limit(None).to_arrow().to_pylist()
+        reader = self._native()
+        if reader is not None:
+            rows = reader.scan("sources", columns, timestamps=[f.name for f in fields(SourceRecord)
+                                                                if str(f.type) == "datetime | None"])
+        else:
+            rows = self._sources.search().select(columns).limit(None).to_arrow().to_pylist()
         return sorted((SourceRecord(**row) for row in rows), key=lambda s: s.path)
 
     def source(self, source_id: str) -> SourceRecord | None:
@@ -223,7 +255,10 @@ class LibraryStore:
 
     def embedder(self) -> tuple[str, int] | None:
         """(embedder id, dimension) of the stored vectors, or None before any."""
-        schema = self._chunks.schema
+        reader = self._native()
+        if reader is not None and not reader.exists("chunks"):
+            return None
+        schema = reader.schema("chunks") if reader is not None else self._chunks.schema
         if "vector" not in schema.names:
             return None
         meta = schema.field("vector").metadata or {}
@@ -290,17 +325,26 @@ class LibraryStore:
             table.optimize(cleanup_older_than=timedelta(minutes=5))
 
     def count_chunks(self) -> int:
-        return self._chunks.count_rows()
+        reader = self._native()
+        return reader.count_rows("chunks") if reader is not None else self._chunks.count_rows()
 
     def search_lexical(self, query: str, *, limit: int = 20, where: str | None = None) -> list[Hit]:
         text = search_text(query).strip()
-        if not text or not self._chunks.count_rows():
+        if not text or not self.count_chunks():
             return []
-        q = self._chunks.search(text, query_type="fts", fts_columns="search_text")
+        rows = self._full_text("search_text", text, limit=limit, where=where)
+        return [_hit(r, r["_score"]) for r in rows]
+
+    def _full_text(self, column: str, text: str, *, limit: int, where: str | None) -> list[dict[str, Any]]:
+        """Rows (the Hit columns and `_score`) of the best `limit` matches of `text` in `column`'s index."""
+        reader = self._native()
+        if reader is not None:
+            return reader.full_text("chunks", column=column, text=text, columns=_HIT_COLUMNS, limit=limit,
+                                    where=where).to_pylist()
+        q = self._chunks.search(text, query_type="fts", fts_columns=column)
         if where:
             q = q.where(where, prefilter=True)
-        rows = q.select([*_HIT_COLUMNS, "_score"]).limit(limit).to_arrow().to_pylist()
-        return [_hit(r, r["_score"]) for r in rows]
+        return q.select([*_HIT_COLUMNS, "_score"]).limit(limit).to_arrow().to_pylist()
 
     def search_vector(self, vector: np.ndarray, *, limit: int = 20, where: str | None = None) -> list[Hit]:
         if self.embedder() is None:

@@ -27,6 +27,7 @@ class ConversionResult:
     output_bytes: int
     seconds: float
     verification: VerificationReport | None = None
+    kind_evidence: str = "given"  # what told the kind apart when it was not given
 
 
 def convert(src: str | Path, *, to: str, out: str | Path, quant: str | None = None, group_size: int = 64,
@@ -68,4 +69,5 @@ def convert(src: str | Path, *, to: str, out: str | Path, quant: str | None = No
             report = verify_conversion(ckpt, tmp, fmt=fmt, quant=qname, progress=progress)
             report.raise_if_failed(out_path)
     size = sum(p.stat().st_size for p in out_path.rglob("*")) if out_path.is_dir() else out_path.stat().st_size
-    return ConversionResult(out_path, fmt, qname, ckpt.kind, size, time.perf_counter() - started, report)
+    return ConversionResult(out_path, fmt, qname, ckpt.kind, size, time.perf_counter() - started, report,
+                            ckpt.kind_evidence)

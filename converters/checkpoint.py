@@ -31,6 +31,8 @@ _READ_ONLY = ({"flags": mmap.MAP_SHARED | mmap.MAP_POPULATE, "prot": mmap.PROT_R
 
 # Bytes per element of the safetensors dtypes a Qwen3 checkpoint may hold.
 _DTYPE_SIZES = {"BF16": 2, "F16": 2, "F32": 4}
+# The safetensors library's own limit on a header; a larger one is an attack on memory.
+MAX_SAFETENSORS_HEADER = 100_000_000
 
 
 class ModelKind(str, Enum):
@@ -151,6 +153,7 @@ class Checkpoint:
     tokenizer: TokenizerInfo
     tensors: dict[str, TensorEntry] = field(default_factory=dict)
     has_lm_head: bool = False
+    kind_evidence: str = "given"  # what told the kind apart (see _detect_kind)
 
     @property
     def name(self) -> str:
@@ -236,7 +239,7 @@ def open_checkpoint(path: str | os.PathLike[str], *, kind: ModelKind | str | Non
         canonical = source_name if not flat or source_name == "lm_head.weight" else "model." + source_name
         tensors[canonical] = TensorEntry(canonical, entry.file, entry.dtype, entry.shape, entry.offset, entry.nbytes)
 
-    resolved_kind = ModelKind(kind) if kind is not None else _detect_kind(root, flat)
+    resolved_kind, evidence = (ModelKind(kind), "given") if kind is not None else _detect_kind(root, flat, config)
     has_lm_head = "lm_head.weight" in tensors
     expected = dims.expected_shapes(with_lm_head=has_lm_head)
     if not has_lm_head and not dims.tie_word_embeddings and resolved_kind is not ModelKind.EMBEDDER:
@@ -248,7 +251,7 @@ def open_checkpoint(path: str | os.PathLike[str], *, kind: ModelKind | str | Non
     if tokenizer.size > dims.vocab_size:
         raise CheckpointError(f"{root}: the tokenizer has {tokenizer.size} tokens but config.json's vocab_size "
                               f"is {dims.vocab_size}")
-    return Checkpoint(root, config, resolved_kind, dims, tokenizer, ordered, has_lm_head)
+    return Checkpoint(root, config, resolved_kind, dims, tokenizer, ordered, has_lm_head, evidence)
 
 
 def _read_json(path: Path, error: type[Exception], *, what: str) -> dict[str, Any]:
@@ -311,7 +314,7 @@ def _read_safetensors_index(root: Path) -> dict[str, _RawEntry]:
     index_path = root / "model.safetensors.index.json"
     if index_path.exists():
         index = _read_json(index_path, CheckpointError, what="the shard index")
-        files = sorted({root / f for f in index.get("weight_map", {}).values()})
+        files = sorted({root / f for f in _shard_names(index, index_path)})
     else:
         files = sorted(root.glob("*.safetensors"))
     if not files:
@@ -320,15 +323,27 @@ def _read_safetensors_index(root: Path) -> dict[str, _RawEntry]:
     for file in files:
         try:
             size = file.stat().st_size
+            with open(file, "rb") as fh:
+                header_bytes = int.from_bytes(fh.read(8), "little")
+            if header_bytes > MAX_SAFETENSORS_HEADER:
+                raise CheckpointError(f"{file}: corrupt safetensors header: it claims {header_bytes} bytes (at most "
+                                      f"{MAX_SAFETENSORS_HEADER})")
             local = SafetensorsLocal(file)
         except FileNotFoundError:
             raise CheckpointError(f"{file}: missing (listed in {index_path.name})") from None
-        except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise CheckpointError(f"{file}: corrupt safetensors header: {exc}") from exc
+        except RecursionError:
+            raise CheckpointError(f"{file}: corrupt safetensors header: it is nested too deeply") from None
+        except OSError as exc:
+            raise CheckpointError(f"{file}: unreadable: {exc.strerror or exc}") from exc
         for name, t in local.tensors.items():
             if t.dtype not in _DTYPE_SIZES:
                 raise CheckpointError(f"{file}: tensor {name} has dtype {t.dtype}; expected BF16, F16 or F32")
             rng = t.data_range
+            if not all(isinstance(d, int) and d >= 0 for d in t.shape) or rng.offset < 8 + header_bytes \
+                    or rng.size < 0:
+                raise CheckpointError(f"{file}: corrupt: tensor {name} has a negative or invalid shape or byte range")
             if rng.offset + rng.size > size:
                 raise CheckpointError(f"{file}: truncated: tensor {name} ends at byte {rng.offset + rng.size} "
                                       f"but the file has {size} bytes")
@@ -336,6 +351,21 @@ def _read_safetensors_index(root: Path) -> dict[str, _RawEntry]:
                 raise CheckpointError(f"{file}: corrupt: tensor {name}'s byte range does not match its shape")
             entries[name] = _RawEntry(file, t.dtype, tuple(t.shape), rng.offset, rng.size)
     return entries
+
+
+def _shard_names(index: dict[str, Any], index_path: Path) -> list[str]:
+    """The shard files a `weight_map` names: plain file names inside the checkpoint folder only."""
+    weight_map = index.get("weight_map", {})
+    if not isinstance(weight_map, dict):
+        raise CheckpointError(f"{index_path}: weight_map is not an object of tensor -> file")
+    names = set()
+    for tensor, name in weight_map.items():
+        if not isinstance(name, str) or not name or "\\" in name or "/" in name or name in (".", "..") \
+                or ":" in name or "\0" in name:
+            raise CheckpointError(f"{index_path}: weight_map gives tensor {str(tensor)[:80]!r} the file "
+                                  f"{str(name)[:80]!r}, which is not a file name inside the checkpoint folder")
+        names.add(name)
+    return sorted(names)
 
 
 def _check_shapes(root: Path, tensors: dict[str, TensorEntry], expected: dict[str, tuple[int, ...]]) -> None:
@@ -352,11 +382,52 @@ def _check_shapes(root: Path, tensors: dict[str, TensorEntry], expected: dict[st
                                   f"config.json implies {list(shape)}")
 
 
-def _detect_kind(root: Path, flat: bool) -> ModelKind:
-    """Embedders ship flat keys and sentence-transformers files; rerankers are causal LMs that
-    only their name tells apart (Qwen/Qwen3-Reranker-*), so pass `kind=` when renamed."""
-    if flat or (root / "modules.json").exists():
-        return ModelKind.EMBEDDER
+def _detect_kind(root: Path, flat: bool, config: dict[str, Any]) -> tuple[ModelKind, str]:
+    """The kind and the evidence for it. Embedders ship flat keys and sentence-transformers
+    files; rerankers are causal LMs told apart only by their name, so the evidence llama.cpp's
+    converter uses is read too: config.json's `_name_or_path`, a `# Qwen3-Reranker` heading in
+    README.md, and, for a Hugging Face cache snapshot (a hash for a name), its repo folder."""
+    if flat:
+        return ModelKind.EMBEDDER, "flat tensor names (an embedding model's layout)"
+    if (root / "modules.json").exists():
+        return ModelKind.EMBEDDER, "modules.json (a sentence-transformers layout)"
+    name_or_path = config.get("_name_or_path")
+    if isinstance(name_or_path, str) and "rerank" in name_or_path.lower():
+        return ModelKind.RERANKER, "config.json _name_or_path"
+    if _readme_says_reranker(root / "README.md"):
+        return ModelKind.RERANKER, "README.md heading"
     if "rerank" in root.name.lower():
-        return ModelKind.RERANKER
-    return ModelKind.LLM
+        return ModelKind.RERANKER, "folder name"
+    if root.parent.name == "snapshots" and "rerank" in root.parent.parent.name.lower():
+        return ModelKind.RERANKER, "Hugging Face cache folder name"
+    return ModelKind.LLM, "no reranker or embedder evidence (a causal LM)"
+
+
+def sampling_defaults(root: Path) -> dict[str, float | int]:
+    """The sampling generation_config.json recommends (temperature, top_k, top_p, min_p), as
+    llama.cpp's converter copies them into `general.sampling.*`; values that are missing, of the
+    wrong type or out of range are left out."""
+    path = Path(root) / "generation_config.json"
+    if not path.is_file() or path.stat().st_size > 1 << 20:
+        return {}
+    try:
+        config = _read_json(path, CheckpointError, what="generation_config.json")
+    except CheckpointError:
+        return {}  # optional: a damaged one only loses the defaults
+    checks = {"temperature": lambda v: 0 <= v <= 100, "top_p": lambda v: 0 <= v <= 1,
+              "min_p": lambda v: 0 <= v <= 1, "top_k": lambda v: isinstance(v, int) and 0 <= v < 2**31}
+    found: dict[str, float | int] = {}
+    for key, valid in checks.items():
+        value = config.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and valid(value):
+            found[key] = value
+    return found
+
+
+def _readme_says_reranker(readme: Path) -> bool:
+    try:
+        with open(readme, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(256 * 1024)  # the model card's heading is near the top; never read a huge file
+    except OSError:
+        return False
+    return any(line.strip().startswith("# Qwen3-Reranker") for line in head.splitlines())

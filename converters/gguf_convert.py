@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import Checkpoint, ModelKind, widen_to_float32
+from .checkpoint import Checkpoint, ModelKind, sampling_defaults, widen_to_float32
 from .errors import ConversionError, MissingDependencyError, TokenizerError
 from .events import ProgressCallback, ProgressReporter
 from .ggml_kernels import quantize_with_ggml
@@ -280,6 +280,12 @@ def _write_model_metadata(writer: "gguf.GGUFWriter", ckpt: Checkpoint, quant: st
     writer.add_value_length(d.head_dim)
     writer.add_rope_freq_base(d.rope_theta)
     writer.add_layer_norm_rms_eps(d.rms_norm_eps)
+    # llama-server and llama-cli take these as their defaults (Qwen's recommended sampling).
+    sampling = sampling_defaults(ckpt.path) if ckpt.kind is ModelKind.LLM else {}
+    for key, add in (("temperature", writer.add_sampling_temp), ("top_k", writer.add_sampling_top_k),
+                     ("top_p", writer.add_sampling_top_p), ("min_p", writer.add_sampling_min_p)):
+        if key in sampling:
+            add(sampling[key])
     if ckpt.kind is ModelKind.EMBEDDER:
         writer.add_pooling_type(gguf.PoolingType.LAST)
     elif ckpt.kind is ModelKind.RERANKER:

@@ -15,6 +15,7 @@ from .checkpoint import ModelKind
 from .errors import MissingDependencyError
 
 _N_CTX = 1024
+_GGML_F32 = 0  # ggml_type GGML_TYPE_F32
 
 
 class GgufRunner:
@@ -25,10 +26,13 @@ class GgufRunner:
             raise MissingDependencyError("verifying GGUF needs llama-cpp-python: please install it") from exc
         self._llama_cpp = llama_cpp
         self.kind = kind
-        # One thread: deterministic, and fair to whatever else is running on the machine.
+        # One thread: deterministic, and fair to whatever else is running on the machine. The KV
+        # cache in float32 (llama.cpp's default is float16): the check measures the weights, and a
+        # float16 cache alone moved a trained model's logits by 0.01, past the exact-type limit.
         self.llm = llama_cpp.Llama(model_path=str(path), n_ctx=_N_CTX, n_batch=_N_CTX, n_ubatch=_N_CTX,
                                    n_threads=1, n_threads_batch=1, logits_all=kind is ModelKind.LLM,
-                                   embedding=kind is not ModelKind.LLM, verbose=False)
+                                   embedding=kind is not ModelKind.LLM, type_k=_GGML_F32, type_v=_GGML_F32,
+                                   verbose=False)
 
     def tokenize(self, text: str) -> list[int]:
         # add_bos=True means "add the model's special tokens": for an embedder, the EOS.

@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from .base import AnswerDelta, ChatSettings, Message, ThinkingDelta
+from .chat_template import render_chat_template
 from .errors import EngineError
 
 IM_START, IM_END, END_OF_TEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
@@ -64,33 +65,15 @@ def resolve_sampling(settings: ChatSettings) -> Sampling:
 
 # --- chat template --------------------------------------------------------------------------
 
-@lru_cache(maxsize=8)
-def _compile_template(source: str):  # noqa: ANN202 - a jinja2 Template
-    from jinja2.exceptions import TemplateError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    def raise_exception(message: str) -> None:
-        raise TemplateError(message)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    env.globals["raise_exception"] = raise_exception
-    return env.from_string(source)
-
-
 def render_chat_prompt(template: str | None, messages: Sequence[Message], *, thinking: bool) -> str:
     """The prompt text, ending with the opened assistant turn (and an empty think block when off)."""
     if not messages or messages[-1].role != "user":
         raise EngineError("a chat must end with a user message")
     if template is None:
         return _plain_chatml(messages, thinking=thinking)
-    from jinja2.exceptions import TemplateError
-
-    try:
-        return _compile_template(template).render(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
-            add_generation_prompt=True, enable_thinking=thinking, tools=None)
-    except TemplateError as exc:
-        raise EngineError(f"the model's chat template failed: {exc}") from exc
+    # The template came with the model file: sandboxed and bounded in size and time (chat_template.py).
+    return render_chat_template(template, messages=[{"role": m.role, "content": m.content} for m in messages],
+                                add_generation_prompt=True, enable_thinking=thinking, tools=None)
 
 
 def _plain_chatml(messages: Sequence[Message], *, thinking: bool) -> str:

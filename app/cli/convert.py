@@ -10,6 +10,7 @@ from pathlib import Path
 import converters
 
 from ..core.service import IpponService
+from ..locale import _
 from .progress import ProgressBar, describe_conversion
 
 
@@ -24,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "MLX: 4bit or 8bit (default: keep bf16)")
     conv.add_argument("--group-size", type=int, default=64, choices=(32, 64, 128), help="MLX quantization group")
     conv.add_argument("--kind", choices=[k.value for k in converters.ModelKind],
-                      help="model kind (default: detected; rerankers are told apart by their folder name)")
+                      help="model kind (default: detected; rerankers are told apart by config.json's _name_or_path, "
+                           "a '# Qwen3-Reranker' README heading or their folder name)")
     conv.add_argument("--verify", action="store_true",
                       help="compare with the reference implementation (transformers) before keeping the output")
     conv.add_argument("--force", action="store_true", help="replace the output if it exists")
@@ -43,13 +45,17 @@ def run(args: argparse.Namespace, service: IpponService) -> int:
             cancel.set()
             raise
     payload = {"output": str(result.output), "format": result.format, "quant": result.quant,
-               "kind": result.kind.value, "bytes": result.output_bytes, "seconds": round(result.seconds, 3),
+               "kind": result.kind.value, "kind_evidence": result.kind_evidence,
+               "bytes": result.output_bytes, "seconds": round(result.seconds, 3),
                "verification": result.verification.as_dict() if result.verification else None}
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
         return 0
     print(f"Wrote {result.output} ({result.kind.value}, {result.format} {result.quant}, "
           f"{result.output_bytes / 2**20:.1f} MiB) in {result.seconds:.1f} s")
+    if result.kind_evidence != "given":
+        print(_("The kind ({kind}) was told by: {evidence} (pass --kind to choose it)").format(
+            kind=result.kind.value, evidence=result.kind_evidence))
     if result.verification:
         print("Verified against transformers (fp32):")
         for check in result.verification.checks:

@@ -68,6 +68,7 @@ class IngestSummary:
     failed: int = 0
     skipped: int = 0  # files of unknown types
     chunks: int = 0  # chunks written in this run
+    vectors: int = 0  # vectors computed in this run
     cancelled: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
 

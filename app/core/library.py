@@ -108,7 +108,7 @@ class Library:
                                   progress=progress, cancel=cancel, excluded=self.exclusions.matcher(),
                                   links=self.link_policy())
             if vectors and not summary.cancelled:
-                self._embed(progress, cancel)
+                summary.vectors = self._embed(progress, cancel)
         return summary
 
     def set_watch(self, path: Path, watch: bool) -> None:
@@ -140,7 +140,7 @@ class Library:
                                   max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel,
                                   excluded=self.exclusions.matcher(), links=self.link_policy())
             if vectors and not summary.cancelled:
-                self._embed(progress, cancel)
+                summary.vectors = self._embed(progress, cancel)
         return summary
 
     def reindex(self, *, vectors_only: bool = False, progress: ProgressCallback | None = None,
@@ -154,7 +154,7 @@ class Library:
                                       max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel,
                                       excluded=self.exclusions.matcher(), links=self.link_policy())
             if not summary.cancelled:
-                self._embed(progress, cancel, replace=True)
+                summary.vectors = self._embed(progress, cancel, replace=True)
         return summary
 
     def embed_pending(self, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,

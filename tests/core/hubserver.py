@@ -13,7 +13,10 @@ What huggingface-hub 2.x requests (read from its source, not guessed):
 
 Files ending in .safetensors / .gguf / .bin are served as LFS files (ETag = sha256), others
 as git blobs (ETag = git blob id), as the Hub does. Faults for the tests: drop the connection
-after N bytes, serve corrupted bytes, send slowly; every request is logged.
+after N bytes, serve corrupted bytes, send slowly; and a hostile server's ways: stream forever,
+trickle a byte at a time, redirect in a loop, answer with scripted statuses (429 with
+Retry-After, 401 GatedRepo), list names and sizes no file system should take. Every request
+is logged.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class HubFile:
     path: str
     data: bytes
     lfs: bool
+    listed_size: int | None = None  # a lie in the file list, when set
+    unhashed: bool = False  # listed with neither an LFS sha256 nor a blob id
 
     @property
     def sha256(self) -> str:
@@ -46,7 +51,9 @@ class HubFile:
         return hashlib.sha1(f"blob {len(self.data)}\0".encode() + self.data).hexdigest()
 
     def sibling(self) -> dict:
-        entry = {"rfilename": self.path, "size": len(self.data)}
+        entry = {"rfilename": self.path, "size": len(self.data) if self.listed_size is None else self.listed_size}
+        if self.unhashed:
+            return entry
         if self.lfs:
             pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{self.sha256}\nsize {len(self.data)}\n"
             entry["blobId"] = hashlib.sha1(f"blob {len(pointer)}\0{pointer}".encode()).hexdigest()
@@ -97,6 +104,10 @@ class FakeHub:
     drop_after: dict[str, int] = field(default_factory=dict)  # file -> bytes sent before dropping (once)
     corrupt: dict[str, int] = field(default_factory=dict)  # file -> how many GETs serve damaged bytes
     slow: dict[str, float] = field(default_factory=dict)  # file -> seconds between 4 KiB pieces
+    endless: set[str] = field(default_factory=set)  # files whose body never ends
+    trickle: dict[str, float] = field(default_factory=dict)  # file -> seconds between single bytes
+    redirect_loop: set[str] = field(default_factory=set)  # files that redirect to themselves
+    answers: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)  # scripted GET answers
     log: list[Logged] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _url: str = ""  # kept after stop(), so a test can aim at a port where nothing listens any more
@@ -197,6 +208,17 @@ class _HubHandler(BaseHTTPRequestHandler):
         entry = repo.files.get(file)
         if entry is None:
             return self._error(404, "EntryNotFound", commit=repo.commit)
+        if not head and self.hub.answers.get(file):
+            status, headers = self.hub.answers[file].pop(0)
+            return self._error(status, headers.get("X-Error-Code", ""), headers=headers)
+        if file in self.hub.redirect_loop:
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if not head and (file in self.hub.endless or file in self.hub.trickle):
+            return self._hostile_body(file)
         data, start = entry.data, 0
         if not head and self.hub.corrupt.get(file, 0) > 0:
             self.hub.corrupt[file] -= 1
@@ -243,10 +265,30 @@ class _HubHandler(BaseHTTPRequestHandler):
             if delay:
                 time.sleep(delay)
 
-    def _error(self, status: int, code: str, *, commit: str | None = None) -> None:
+    def _hostile_body(self, file: str) -> None:
+        """No Content-Length, so the body ends only when the connection does: endless zeros, or
+        one byte every so often (each one resets a read timeout)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        self.close_connection = True
+        delay = self.hub.trickle.get(file)
+        piece = b"\0" if delay is not None else b"\0" * 65536
+        while True:  # until the client goes away (handle() swallows the broken pipe)
+            self.wfile.write(piece)
+            self.wfile.flush()
+            if delay is not None:
+                time.sleep(delay)
+
+    def _error(self, status: int, code: str, *, commit: str | None = None,
+               headers: dict[str, str] | None = None) -> None:
         body = json.dumps({"error": code}).encode()
         self.send_response(status)
-        self.send_header("X-Error-Code", code)
+        for key, value in (headers or {}).items():
+            if key != "X-Error-Code":
+                self.send_header(key, value)
+        if code:
+            self.send_header("X-Error-Code", code)
         if commit:
             self.send_header("X-Repo-Commit", commit)
         self.send_header("Content-Type", "application/json")

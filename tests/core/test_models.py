@@ -23,6 +23,7 @@ from huggingface_hub import constants as hf_constants
 
 from app.cli import main
 from app.core import models
+from app.core.models import download as download_module
 from app.core.models import hub as hub_module
 from app.core.models import machine as machine_module
 from app.core.models import pulling as pull_module
@@ -115,7 +116,7 @@ def hub(test_models, engine_models, monkeypatch):
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
-    monkeypatch.setattr(hub_module, "RETRY_WAIT", 0.0)
+    monkeypatch.setattr(download_module, "RETRY_WAIT", 0.0)
     yield server
     server.stop()
 

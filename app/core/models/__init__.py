@@ -2,9 +2,10 @@
 verification, local imports, and the registry of installed models (one folder each)."""
 
 from .catalog import DEFAULT_CATALOG, Catalog, CatalogEntry, Needs, load_catalog
+from .download import DownloadProgress
 from .errors import (AlreadyInstalledError, CatalogError, ChecksumError, DownloadCancelled, ImportRefusedError,
                      ModelsError, NotEnoughDiskError, OfflineError, UnknownModelError)
-from .hub import DownloadProgress, hub_endpoint, is_offline
+from .hub import hub_endpoint, is_offline
 from .installed import MANIFEST, InstalledModel, find_installed, installed_models, remove_installed
 from .local import LocalModel, import_model, inspect_local
 from .machine import Machine, detect_machine

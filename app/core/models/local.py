@@ -4,14 +4,17 @@ checked for its kind and architecture, then copied in and installed like a pulle
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import converters
 from engines.errors import EngineError
-from engines.llamacpp_backend.gguf_header import read_gguf_header
+from engines.llamacpp_backend.gguf_header import read_gguf_layout
 
+from ...locale import _
 from . import machine
 from .catalog import Catalog, size_text
 from .errors import ImportRefusedError, NotEnoughDiskError
@@ -45,6 +48,7 @@ def inspect_local(path: Path, *, kind: str | None = None) -> LocalModel:
         raise ImportRefusedError(f"{path}: no such file or folder")
     if path.is_file():
         return _inspect_gguf(path, kind)
+    model_folder_files(path)  # refuses links out of the folder before any file in it is read
     config_file = path / "config.json"
     if not config_file.is_file():
         raise ImportRefusedError(f"{path}: not a model folder (no config.json); import a .gguf file, an MLX folder "
@@ -63,9 +67,62 @@ def inspect_local(path: Path, *, kind: str | None = None) -> LocalModel:
     return LocalModel(path, "hf", ckpt.kind.value, "original", "qwen3", dim)
 
 
+def model_folder_files(root: Path) -> list[tuple[str, Path]]:
+    """(path inside the folder, the file whose bytes it holds) for every file of a model folder.
+
+    Links are followed only to regular files inside the folder, or, for a Hugging Face cache
+    snapshot (`models--*/snapshots/<rev>/`, whose files are links into the repo's `blobs/`),
+    inside that blobs folder; a link out of them, a link to a folder, a link loop or anything
+    that is not a regular file (a FIFO, a device) refuses the import, naming it. Hidden files and
+    the manifest are left out.
+    """
+    root = Path(root)
+    real_root = root.resolve()
+    allowed = [real_root]
+    if real_root.parent.name == "snapshots" and real_root.parent.parent.name.startswith("models--"):
+        allowed.append(real_root.parent.parent / "blobs")
+    found: list[tuple[str, Path]] = []
+    pending = [real_root]
+    while pending:
+        folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.name.startswith(".") or entry.name == MANIFEST:
+                    continue
+                shown = Path(entry.path)
+                rel = shown.relative_to(real_root).as_posix()
+                if entry.is_symlink():
+                    found.append((rel, _link_target(shown, allowed)))
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(shown)
+                elif entry.is_file(follow_symlinks=False):
+                    found.append((rel, shown))
+                else:
+                    raise ImportRefusedError(_("{path}: not a regular file (a FIFO, socket or device); remove it "
+                                               "from the model folder").format(path=shown))
+    return sorted(found)
+
+
+def _link_target(link: Path, allowed: list[Path]) -> Path:
+    try:
+        target = link.resolve(strict=True)
+        mode = target.stat().st_mode
+    except (OSError, RuntimeError):
+        raise ImportRefusedError(_("{path}: a link that loops or points at nothing; remove it from the model "
+                                   "folder").format(path=link)) from None
+    if not any(target == root or target.is_relative_to(root) for root in allowed):
+        raise ImportRefusedError(_("{path}: a link to {target}, outside the model folder; Ippon does not copy "
+                                   "files from outside the folder it imports (copy the file in instead)").format(
+                                       path=link, target=target))
+    if not stat.S_ISREG(mode):
+        raise ImportRefusedError(_("{path}: a link to {target}, which is not a regular file; links to folders "
+                                   "and devices are not followed").format(path=link, target=target))
+    return target
+
+
 def _inspect_gguf(path: Path, kind: str | None) -> LocalModel:
     try:
-        meta = read_gguf_header(path)
+        meta = read_gguf_layout(path).metadata
     except EngineError as exc:
         raise ImportRefusedError(f"cannot import: {exc}") from exc
     arch = str(meta.get("general.architecture", "?"))
@@ -108,8 +165,9 @@ def import_model(path: Path, *, models_dir: Path, name: str | None = None, kind:
     local = inspect_local(path, kind=kind)
     stem = local.path.stem if local.format == "gguf" else local.path.name
     folder_name = safe_name(name or (stem if local.format == "gguf" else f"{stem}-{local.format}"))
-    size = (local.path.stat().st_size if local.path.is_file()
-            else sum(p.stat().st_size for p in local.path.rglob("*") if p.is_file()))
+    files = [] if local.path.is_file() else model_folder_files(local.path)
+    # Every byte that will be copied, the targets of links included.
+    size = local.path.stat().st_size if local.path.is_file() else sum(src.stat().st_size for _rel, src in files)
     free = machine.free_disk_bytes(models_dir)
     if size > free:
         raise NotEnoughDiskError(f"importing {local.path.name} needs {size_text(size)} of free disk and "
@@ -118,11 +176,13 @@ def import_model(path: Path, *, models_dir: Path, name: str | None = None, kind:
     shutil.rmtree(staged, ignore_errors=True)
     staged.parent.mkdir(parents=True, exist_ok=True)
     try:
+        staged.mkdir()
         if local.format == "gguf":
-            staged.mkdir()
             shutil.copy2(local.path, staged / local.path.name)
         else:
-            shutil.copytree(local.path, staged, ignore=shutil.ignore_patterns(".*", MANIFEST))
+            for rel, source in files:
+                (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, staged / rel)  # the bytes, never the link itself
         model = _catalog_name(local, catalog)
         manifest = {"model": model, "kind": local.kind, "format": local.format, "quant": local.quant,
                     "architecture": local.architecture, "dim": local.dim,

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import converters
 from engines.errors import EngineError
-from engines.llamacpp_backend.gguf_header import read_gguf_header
+from engines.llamacpp_backend.gguf_header import read_gguf_layout
 from engines.registry import is_apple_silicon
 
+from ...locale import _
 from . import machine
 from .catalog import CatalogEntry, size_text
 from .errors import ModelsError, NotEnoughDiskError
-from .hub import Downloader, ProgressCallback, RemoteFile, RemoteRepo, repo_files
+from .download import Downloader, ProgressCallback
+from .hub import RemoteFile, RemoteRepo, repo_files
 from .installed import (InstalledModel, file_entries, install, partial_dir, read_manifest, safe_name,
                         sweep_removed)
 
@@ -33,6 +35,10 @@ from .installed import (InstalledModel, file_entries, install, partial_dir, read
 CHECKPOINT_FILES = ("*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken", "LICENSE*")
 _MODULE_FOLDER = re.compile(r"^\d+_\w+/[^/]+$")
 _POOLING_KIND = {3: "embedder", 4: "reranker"}
+# Vision projectors (llama.cpp's mmproj files, architecture "clip") sit beside the model in
+# GGUF repos, with the same quantization suffix; they are never the model.
+_PROJECTOR_NAME = re.compile(r"(^|[-_.])mmproj([-_.]|$)", re.IGNORECASE)
+_PROJECTOR_ARCHITECTURES = ("clip", "mmproj")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +117,13 @@ def pull(entry: CatalogEntry, *, models_dir: Path, fmt: str | None = None, quant
     downloader = Downloader(remote, source_dir, files, progress=progress, cancel=cancel)
     _check_disk(entry, models_dir, downloader, quant if converting else None, fmt=fmt)
     downloader.run()
+    for path in downloader.unverified:
+        warnings.append(_("{repo} publishes no hash for {file}: it was installed checked by size only (its "
+                          "sha256 is kept in the model's manifest)").format(repo=remote.repo, file=path))
 
     source = {"repo": remote.repo, "revision": remote.revision, "converted_from": None, "verified": None}
+    if downloader.unverified:
+        source["unverified_files"] = list(downloader.unverified)
     if converting:
         verify = verification_available()
         if not verify:
@@ -126,7 +137,8 @@ def pull(entry: CatalogEntry, *, models_dir: Path, fmt: str | None = None, quant
         _keep_only(final, {f.path for f in files})
         if fmt == "gguf":
             try:
-                _check_gguf_build(entry, final / files[0].path, remote.repo)
+                for file in files:
+                    _check_gguf_build(entry, final / file.path, remote.repo)
             except ModelsError:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -144,11 +156,13 @@ def pull(entry: CatalogEntry, *, models_dir: Path, fmt: str | None = None, quant
 
 
 def _build_files(remote: RemoteRepo, fmt: str, quant: str) -> list[RemoteFile]:
-    """The one GGUF file of `quant` in a GGUF repo (by its name's suffix), or an MLX repo's files."""
-    if fmt == "mlx":
+    """The one GGUF file of `quant` in a GGUF repo (by its name's suffix, never a vision projector),
+    or the files of an MLX build or an original checkpoint."""
+    if fmt in ("mlx", "hf"):
         return _checkpoint_files(remote)
     pattern = re.compile(rf"(^|[-_.]){re.escape(quant)}\.gguf$", re.IGNORECASE)
-    matches = sorted((f for f in remote.files if "/" not in f.path and pattern.search(f.path)),
+    matches = sorted((f for f in remote.files
+                      if "/" not in f.path and pattern.search(f.path) and not _PROJECTOR_NAME.search(f.path)),
                      key=lambda f: len(f.path))
     return matches[:1]
 
@@ -191,14 +205,17 @@ def _convert(entry: CatalogEntry, source: Path, out_dir: Path, *, fmt: str, quan
 
 
 def _check_gguf_build(entry: CatalogEntry, path: Path, repo: str) -> None:
-    """A downloaded GGUF must hold what the catalog says, or Ippon's engines would refuse it later."""
-    if entry.architecture != "qwen3":
-        return
+    """A downloaded GGUF must be whole and hold what the catalog says, or the engines would refuse it later."""
     try:
-        meta = read_gguf_header(path)
+        meta = read_gguf_layout(path).metadata
     except EngineError as exc:
         raise ModelsError(f"{repo}: {exc}") from exc
     arch = meta.get("general.architecture")
+    if arch in _PROJECTOR_ARCHITECTURES or meta.get("general.type") == "mmproj":
+        raise ModelsError(_("{repo}/{file} is a vision projector ({arch}), not the {name} model itself").format(
+            repo=repo, file=path.name, arch=arch, name=entry.name))
+    if entry.architecture != "qwen3":
+        return
     kind = _POOLING_KIND.get(int(meta.get(f"{arch}.pooling_type") or 0), "llm")
     if arch != "qwen3" or kind != entry.kind:
         raise ModelsError(f"{repo}/{path.name} is {arch} {kind}, not the Qwen3 {entry.kind} Ippon needs; pull with "

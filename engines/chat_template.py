@@ -1,0 +1,200 @@
+"""Rendering a chat template that came with a model file: untrusted code, bounded in size and time.
+
+A GGUF file or tokenizer_config.json carries its chat template as jinja2 source. jinja2's
+sandbox already keeps it away from Python's internals; what it leaves open is exhausting the
+machine: `'A' * 4000000000`, `'a'|center(4000000000)`, a namespace doubling a string in a
+loop, nested `range` loops, endless macro recursion. Here every value a template can build is
+held under MAX_VALUE_CHARS (operators, calls, filters and namespace assignments are checked
+before they run), the output under MAX_OUTPUT_CHARS, and the render under RENDER_SECONDS: a
+trace function on the template's own frames stops a loop that runs past the deadline.
+Templates cannot include, import or extend other templates (there are none to reach).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import sys
+import time
+from collections.abc import Sized
+from functools import lru_cache
+from typing import Any
+
+from .errors import EngineError
+
+MAX_SOURCE_CHARS = 1_000_000  # Qwen3's template is about 4,000 characters
+MAX_VALUE_CHARS = 8_000_000  # any one string, list or argument a template builds
+MAX_OUTPUT_CHARS = 16_000_000  # the whole prompt: more than any context window holds
+MAX_RANGE = 100_000  # items of one `range` (jinja2's own sandbox default)
+RENDER_SECONDS = 5.0  # a real template renders in milliseconds
+_TEMPLATE_FILE = "<chat template>"
+_CHECK_EVERY = 256  # trace events between two looks at the clock
+# A width or precision in a %-format or str.format spec that would pad a string past the limits.
+_FORMAT_WIDTH = re.compile(r"(\d{7,})|\*")
+
+
+class ChatTemplateError(EngineError, ValueError):
+    """The model's chat template is broken or tried to exhaust memory or time; nothing was rendered."""
+
+
+class _Limit(Exception):
+    """A template went past one of the limits; becomes a ChatTemplateError with the reason."""
+
+
+def _too_big(value: object) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) > MAX_VALUE_CHARS
+    return isinstance(value, (str, bytes, list, tuple, dict)) and len(value) > MAX_VALUE_CHARS
+
+
+def _check_values(what: str, values: tuple | list) -> None:
+    for value in values:
+        if _too_big(value):
+            raise _Limit(f"{what} with a value over {MAX_VALUE_CHARS:,}")
+
+
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, Sized) else 0
+
+
+def _checked_binop(op: str, left: Any, right: Any) -> Any:
+    if op == "*":
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and _size(seq) * max(n, 0) > MAX_VALUE_CHARS:
+                raise _Limit(f"a repetition of {_size(seq) * n:,} items")
+    elif op == "+" and isinstance(left, (str, list, tuple)) and _size(left) + _size(right) > MAX_VALUE_CHARS:
+        raise _Limit(f"a concatenation of {_size(left) + _size(right):,} items")
+    elif op == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+        raise _Limit(f"a power of {right}")
+    elif op == "%" and isinstance(left, str) and _FORMAT_WIDTH.search(left.replace("%%", "")):
+        raise _Limit("a %-format with a huge or variable width")
+    result = _BINOPS[op](left, right)
+    if _too_big(result) and not isinstance(result, (int, float)):
+        raise _Limit(f"a value of {_size(result):,} items")
+    return result
+
+
+_BINOPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+           "//": operator.floordiv, "**": operator.pow, "%": operator.mod}
+
+
+def _huge_format_spec(text: str) -> bool:
+    """Whether a str.format pattern asks for a width or precision that could exhaust memory."""
+    specs = re.findall(r"\{[^{}]*\}", text.replace("{{", "").replace("}}", ""))
+    return any(_FORMAT_WIDTH.search(spec) or spec.count("{") > 1 for spec in specs) or "{:{" in text
+
+
+def _bounded_filter(name: str, func: Any) -> Any:
+    @functools.wraps(func)  # keeps jinja2's pass_context / pass_environment marks
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if name == "format" and args and isinstance(args[0], str) and _FORMAT_WIDTH.search(args[0].replace("%%", "")):
+            raise _Limit("a %-format with a huge or variable width")
+        _check_values(f"the filter {name}", args)
+        _check_values(f"the filter {name}", list(kwargs.values()))
+        result = func(*args, **kwargs)
+        if isinstance(result, (str, list)) and len(result) > MAX_VALUE_CHARS:
+            raise _Limit(f"the filter {name} made {len(result):,} items")
+        return result
+
+    return bounded
+
+
+def _bounded_range(*args: int) -> range:
+    _check_values("range", args)
+    items = range(*args)
+    if len(items) > MAX_RANGE:
+        raise _Limit(f"a range of {len(items):,} items (at most {MAX_RANGE:,})")
+    return items
+
+
+@lru_cache(maxsize=8)
+def compile_chat_template(source: str):  # noqa: ANN201 - a jinja2 Template
+    """The template compiled in the bounded sandbox; ChatTemplateError when it is not valid jinja2."""
+    from jinja2 import DictLoader
+    from jinja2.exceptions import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2.utils import Namespace
+
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ChatTemplateError(f"the model's chat template is {len(source):,} characters long (at most "
+                                f"{MAX_SOURCE_CHARS:,})")
+
+    class BoundedNamespace(Namespace):
+        def __setitem__(self, name: str, value: Any) -> None:
+            _check_values("a namespace assignment", (value,))
+            super().__setitem__(name, value)
+
+    class BoundedSandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset(_BINOPS)
+
+        def call_binop(self, context, op, left, right):  # noqa: ANN001, ANN201 - jinja2's signature
+            return _checked_binop(op, left, right)
+
+        def call(__self, __context, __obj, *args, **kwargs):  # noqa: ANN001, ANN201, N805 - jinja2's
+            _check_values("a call", args)
+            _check_values("a call", list(kwargs.values()))
+            return super().call(__context, __obj, *args, **kwargs)
+
+        def wrap_str_format(self, value):  # noqa: ANN001, ANN201 - jinja2's signature
+            wrapped = super().wrap_str_format(value)
+            if wrapped is not None and _huge_format_spec(value.__self__):
+                def refuse(*args: Any, **kwargs: Any) -> str:
+                    raise _Limit("a format with a huge or variable width")
+                return refuse
+            return wrapped
+
+    def raise_exception(message: str) -> None:
+        raise TemplateError(message)
+
+    env = BoundedSandbox(trim_blocks=True, lstrip_blocks=True, loader=DictLoader({}))
+    env.filters = {name: _bounded_filter(name, f) for name, f in env.filters.items()}
+    env.globals.update(raise_exception=raise_exception, range=_bounded_range, namespace=BoundedNamespace)
+    try:
+        code = env.compile(source, filename=_TEMPLATE_FILE)
+        return env.template_class.from_code(env, code, env.make_globals(None), None)
+    except TemplateError as exc:
+        raise ChatTemplateError(f"the model's chat template is not valid: {exc}") from exc
+    except RecursionError:
+        raise ChatTemplateError("the model's chat template is nested too deeply to read") from None
+
+
+def render_chat_template(source: str, **context: Any) -> str:
+    """The template rendered with `context`, or ChatTemplateError saying why it was stopped."""
+    template = compile_chat_template(source)
+    deadline = time.monotonic() + RENDER_SECONDS
+    events = 0
+
+    def on_line(frame, event, arg):  # noqa: ANN001, ANN202 - sys.settrace's signature
+        nonlocal events
+        events += 1
+        if events % _CHECK_EVERY == 0 and time.monotonic() > deadline:
+            raise _Limit(f"it ran longer than {RENDER_SECONDS:g} s")
+        return on_line
+
+    def on_call(frame, event, arg):  # noqa: ANN001, ANN202
+        if frame.f_code.co_filename != _TEMPLATE_FILE:
+            return None  # only the template's own frames are traced: the cost stays in the loops
+        return on_line(frame, event, arg)
+
+    previous = sys.gettrace()
+    parts, length = [], 0
+    sys.settrace(on_call)
+    try:
+        for piece in template.generate(**context):
+            length += len(piece)
+            if length > MAX_OUTPUT_CHARS:
+                raise _Limit(f"its output passed {MAX_OUTPUT_CHARS:,} characters")
+            parts.append(piece)
+    except _Limit as exc:
+        raise ChatTemplateError(f"the model's chat template was stopped: {exc}") from None
+    except RecursionError:
+        raise ChatTemplateError("the model's chat template was stopped: it recursed without end") from None
+    except MemoryError:
+        raise ChatTemplateError("the model's chat template was stopped: it ran out of memory") from None
+    except Exception as exc:  # the template is untrusted code: any failure of it is the model file's fault
+        raise ChatTemplateError(f"the model's chat template failed: {type(exc).__name__}: "
+                                f"{str(exc)[:300]}") from exc
+    finally:
+        sys.settrace(previous)
+    return "".join(parts)

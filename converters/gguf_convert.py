@@ -44,6 +44,8 @@ class _PlannedTensor:
     qtype: "gguf.GGMLQuantizationType"  # noqa: F821 - gguf is imported lazily
     source: str
     rows: tuple[int, ...] | None = None  # take only these rows of the source (the reranker head)
+    # A small tensor derived from the whole source (a Qwen3-VL patch embedding's temporal half).
+    transform: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def nbytes(self) -> int:
@@ -67,17 +69,19 @@ def gguf_output_bytes(ckpt: Checkpoint, quant: str) -> int:
 
 
 def write_gguf(ckpt: Checkpoint, path: Path, *, quant: str = "f16", progress: ProgressCallback | None = None,
-               cancel: threading.Event | None = None) -> None:
+               cancel: threading.Event | None = None, arch: str = "qwen3",
+               metadata: Callable[["gguf.GGUFWriter"], None] | None = None) -> None:  # noqa: F821
     """Write `ckpt` as one GGUF file at `path` (the caller makes the output atomic)."""
     _check_type(quant)
     if quant in IN_PROCESS_TYPES:
-        _write_gguf(ckpt, path, _plan_tensors(ckpt, quant), quant, progress=progress, cancel=cancel)
+        _write_gguf(ckpt, path, _plan_tensors(ckpt, quant), quant, progress=progress, cancel=cancel, arch=arch,
+                    metadata=metadata)
         return
     intermediate = _intermediate_type(ckpt)
     inter_path = path.with_name(path.name + ".intermediate")
     try:
         _write_gguf(ckpt, inter_path, _plan_tensors(ckpt, intermediate), intermediate,
-                    progress=progress, cancel=cancel)
+                    progress=progress, cancel=cancel, arch=arch, metadata=metadata)
         _llama_quantize(inter_path, path, quant, progress=progress, cancel=cancel)
     finally:
         inter_path.unlink(missing_ok=True)
@@ -144,15 +148,20 @@ def _file_type(quant: str) -> int:
 
 
 def _write_gguf(ckpt: Checkpoint, path: Path, plan: list[_PlannedTensor], quant: str, *,
-                progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
+                progress: ProgressCallback | None, cancel: threading.Event | None, arch: str = "qwen3",
+                metadata: Callable[["gguf.GGUFWriter"], None] | None = None) -> None:  # noqa: F821
+    """`metadata`, when given, writes every key instead of the Qwen3 model and tokenizer keys."""
     import gguf
 
-    writer = _fast_array_writer()(path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.QWEN3])
-    _write_model_metadata(writer, ckpt, quant)
-    try:
-        write_tokenizer_metadata(writer, ckpt)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TokenizerError(f"{ckpt.tokenizer.path}: cannot build the GGUF vocabulary: {exc}") from exc
+    writer = _fast_array_writer()(path, arch)
+    if metadata is not None:
+        metadata(writer)
+    else:
+        _write_model_metadata(writer, ckpt, quant)
+        try:
+            write_tokenizer_metadata(writer, ckpt)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TokenizerError(f"{ckpt.tokenizer.path}: cannot build the GGUF vocabulary: {exc}") from exc
     for t in plan:
         if t.qtype in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
             np_dtype = np.float32 if t.qtype == gguf.GGMLQuantizationType.F32 else np.float16
@@ -196,6 +205,12 @@ def _submit_slices(ckpt: Checkpoint, t: _PlannedTensor, out: SliceWriter, offset
     (mapped reads, ggml's kernels and pwrite all release the GIL)."""
     if t.rows is not None:  # the reranker head: two rows picked out of the vocabulary
         out.write(np.concatenate([ckpt.read(t.source, r, r + 1) for r in t.rows]).astype(np.float32), offset)
+        return
+    if t.transform is not None:
+        import gguf
+
+        derived = t.transform(ckpt.read(t.source))
+        out.write(derived.astype(np.float16 if t.qtype == gguf.GGMLQuantizationType.F16 else np.float32), offset)
         return
     window = 2 * (os.cpu_count() or 1)
     pending: deque[Future[None]] = deque()

@@ -167,13 +167,23 @@ class Candidate:
     meta: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CandidateFailure:
+    """A candidate that could not be scored (its image is damaged, too large …); the reason names the file."""
+
+    index: int
+    reason: str
+
+
 @runtime_checkable
 class VisionReranker(Protocol):
     name: str
     batch_size: int
 
-    def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None) -> np.ndarray:
-        """P(yes) per candidate, float32 in [0, 1]."""
+    def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None,
+              query_images: Sequence[Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
+        """P(yes) per candidate, float32 in [0, 1]. With `failures`, a candidate that cannot be read
+        scores NaN and is listed there (the others are still scored); without it, it raises."""
         ...
 
     def close(self) -> None: ...

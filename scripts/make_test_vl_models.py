@@ -45,11 +45,12 @@ VL_CHAT_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 
-TEXT = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+TEXT = dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
             intermediate_size=128, max_position_embeddings=4096, mrope_section=[8, 4, 4], rope_theta=5000000)
-# num_position_embeddings must be a square (an 8x8 grid of learned positions: image_size 128).
-VISION = dict(depth=2, hidden_size=32, num_heads=2, intermediate_size=64, patch_size=16, temporal_patch_size=2,
-              spatial_merge_size=2, num_position_embeddings=64, deepstack_visual_indexes=[0, 1])
+# num_position_embeddings must be a square (an 8x8 grid of learned positions: image_size 128); llama.cpp
+# needs fewer deepstack inputs than text layers (with as many, its qwen3vl graph aborts).
+VISION = dict(depth=3, hidden_size=32, num_heads=2, intermediate_size=64, patch_size=16, temporal_patch_size=2,
+              spatial_merge_size=2, num_position_embeddings=64, deepstack_visual_indexes=[0, 2])
 IMAGE_MEAN = IMAGE_STD = [0.5, 0.5, 0.5]
 
 

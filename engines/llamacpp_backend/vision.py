@@ -1,0 +1,229 @@
+"""Qwen3-VL-Reranker on GGUF: the text model (architecture qwen3vl) and its projector (mmproj)
+through llama.cpp's multimodal library, mtmd, in-process (llama_cpp.mtmd_cpp).
+
+The prompt is Ippon's own (engines.qwen3_vl), never the template inside the file; it goes to
+mtmd part by part (`mtmd_tokenize_from_parts`) so that only the prompt's own text is parsed
+for special tokens, and images as RGB pixels already resized as the reference does. mtmd
+encodes each image, places M-RoPE positions and decodes; the score is read off the last
+position's logits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import qwen3, qwen3_vl
+from ..base import Candidate, CandidateFailure
+from ..errors import EngineError, ModelFileError, WrongModelError
+from .gguf_header import read_gguf_header
+from .loading import default_threads, import_llama_cpp
+
+_PROJECTOR = "qwen3vl_merger"
+
+
+def find_projector(model: Path, mmproj: str | Path | None) -> Path:
+    """The projector given, else `mmproj-<model file name>` beside the model (as `ippon convert` writes it)."""
+    path = Path(mmproj).expanduser() if mmproj is not None else model.with_name(f"mmproj-{model.name}")
+    if not path.is_file():
+        how = "" if mmproj is not None else " (pass --mmproj FILE, or keep mmproj-<model>.gguf beside the model)"
+        raise ModelFileError(f"{path}: no such projector file{how}")
+    return path
+
+
+def check_pair(model: Path, projector: Path) -> None:
+    """Refuse, naming both files, a text model and projector that do not belong together."""
+    meta = read_gguf_header(model)
+    if meta.get("general.architecture") != "qwen3vl":
+        raise WrongModelError(f"{model}: architecture {meta.get('general.architecture')!r}; a Qwen3-VL reranker "
+                              "is a qwen3vl text model (convert the checkpoint with `ippon convert --to gguf`)")
+    proj = read_gguf_header(projector)
+    if proj.get("general.architecture") != "clip" or proj.get("clip.projector_type") != _PROJECTOR:
+        raise WrongModelError(f"{projector}: not a Qwen3-VL projector (architecture "
+                              f"{proj.get('general.architecture')!r}, projector {proj.get('clip.projector_type')!r})")
+    width = meta.get("qwen3vl.embedding_length")
+    if proj.get("clip.vision.projection_dim") != width:
+        raise WrongModelError(f"{projector}: this projector makes {proj.get('clip.vision.projection_dim')}-wide "
+                              f"image embeddings but {model} takes {width}: they are not from the same model")
+    deepstack = sum(bool(x) for x in proj.get("clip.vision.is_deepstack_layers") or ())
+    if "clip.vision.is_deepstack_layers" in proj and isinstance(proj["clip.vision.is_deepstack_layers"], list) \
+            and deepstack != meta.get("qwen3vl.n_deepstack_layers", 0):
+        raise WrongModelError(f"{projector}: {deepstack} deepstack layers, but {model} expects "
+                              f"{meta.get('qwen3vl.n_deepstack_layers')}: they are not from the same model")
+
+
+class LlamaCppVisionReranker:
+    """Qwen3-VL-Reranker on a qwen3vl GGUF and its mmproj projector."""
+
+    def __init__(self, path: str | Path, *, mmproj: str | Path | None = None, max_tokens: int = 4096,
+                 batch_size: int = 8, n_threads: int | None = None) -> None:
+        self.path = Path(path).expanduser()
+        if not self.path.is_file():
+            raise ModelFileError(f"{self.path}: no such model file")
+        self.projector = find_projector(self.path, mmproj)
+        check_pair(self.path, self.projector)
+        self.name = self.path.name
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+        self._lib = import_llama_cpp()
+        from llama_cpp import mtmd_cpp
+
+        self._mtmd = mtmd_cpp
+        threads = n_threads or default_threads()
+        try:
+            self._llama = self._lib.Llama(model_path=str(self.path), n_ctx=max_tokens, n_batch=max_tokens,
+                                          n_ubatch=max_tokens, n_threads=threads, n_threads_batch=threads,
+                                          flash_attn=True, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{self.path}: llama.cpp could not load it ({exc}); the file may be damaged or "
+                                 "from a newer llama.cpp") from exc
+        params = mtmd_cpp.mtmd_context_params_default()
+        params.use_gpu = False
+        params.print_timings = False
+        params.warmup = False
+        params.n_threads = threads
+        params.image_min_tokens = qwen3_vl.MIN_IMAGE_TOKENS
+        params.image_max_tokens = qwen3_vl.MAX_IMAGE_TOKENS
+        _silence_mtmd(mtmd_cpp)
+        model = self._llama._model.model  # noqa: SLF001
+        self._ctx = mtmd_cpp.mtmd_init_from_file(str(self.projector).encode(), model, params)
+        if not self._ctx:
+            self._llama.close()
+            raise WrongModelError(f"{self.projector}: llama.cpp could not load this projector for {self.path}")
+        self._yes = self._single_token("yes")
+        self._no = self._single_token("no")
+
+    def _single_token(self, text: str) -> int:
+        ids = self._llama.tokenize(text.encode(), add_bos=False, special=False)
+        if len(ids) != 1:
+            raise WrongModelError(f"{self.path}: the vocabulary has no single {text!r} token; not a Qwen3-VL model")
+        return ids[0]
+
+    # --- the VisionReranker protocol -----------------------------------------------------
+
+    def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None,
+              query_images: Sequence[str | Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
+        query_pixels = [qwen3_vl.load_image(p) for p in query_images]  # a bad query image fails the call
+        scores = np.full(len(candidates), np.nan, dtype=np.float32)
+        for i, candidate in enumerate(candidates):
+            try:
+                pixels = query_pixels + ([qwen3_vl.load_image(candidate.image)] if candidate.image else [])
+                parts, _ = qwen3_vl.vl_rerank_prompt(query, len(query_pixels), candidate, instruction)
+                diff = self._logit_diff(parts, pixels)
+            except (qwen3_vl.ImageInputError, EngineError) as exc:
+                if failures is None:
+                    raise
+                failures.append(CandidateFailure(i, str(exc)))
+                continue
+            scores[i] = qwen3.p_yes(np.array([diff]), np.array([0.0]))[0]
+        return scores
+
+    def prompt_ids(self, query: str, candidate: Candidate, *, instruction: str | None = None,
+                   query_images: Sequence[str | Path] = ()) -> list[int]:
+        """The prompt's token ids, -1 for each image embedding position (for checks against the reference)."""
+        pixels = [qwen3_vl.load_image(p) for p in [*query_images, *([candidate.image] if candidate.image else [])]]
+        parts, _ = qwen3_vl.vl_rerank_prompt(query, len(query_images), candidate, instruction)
+        with _Chunks(self, parts, pixels) as chunks:
+            return chunks.token_ids()
+
+    def close(self) -> None:
+        if getattr(self, "_ctx", None):
+            self._mtmd.mtmd_free(self._ctx)
+            self._ctx = None
+        if getattr(self, "_llama", None) is not None:
+            self._llama.close()
+            self._llama = None
+
+    # --- one prompt ----------------------------------------------------------------------
+
+    def _logit_diff(self, parts: list[qwen3_vl.PromptPart], pixels: list[Any]) -> float:
+        lib, mtmd = self._lib, self._mtmd
+        with _Chunks(self, parts, pixels) as chunks:
+            n_tokens = mtmd.mtmd_helper_get_n_tokens(chunks.handle)
+            if n_tokens > self.max_tokens:
+                raise EngineError(f"{self.name}: the prompt takes {n_tokens} tokens, more than the "
+                                  f"{self.max_tokens} the context holds")
+            ctx = self._llama._ctx.ctx  # noqa: SLF001
+            lib.llama_memory_clear(lib.llama_get_memory(ctx), True)
+            new_past = lib.llama_pos(0)
+            rc = mtmd.mtmd_helper_eval_chunks(self._ctx, ctx, chunks.handle, 0, 0, self.max_tokens, True,
+                                              ctypes.byref(new_past))
+            if rc != 0:
+                raise EngineError(f"{self.name}: llama.cpp failed to evaluate the prompt (code {rc})")
+            logits = lib.llama_get_logits_ith(ctx, -1)
+            return float(logits[self._yes]) - float(logits[self._no])
+
+
+class _Chunks:
+    """mtmd's tokenized prompt for one set of parts and images, freed on exit."""
+
+    def __init__(self, model: LlamaCppVisionReranker, parts: list[qwen3_vl.PromptPart], pixels: list[Any]) -> None:
+        self._mtmd = mtmd = model._mtmd  # noqa: SLF001
+        self._keep: list[Any] = []
+        self._bitmaps: list[Any] = []
+        pointers = []
+        for part in parts:
+            if isinstance(part, qwen3_vl.ImageSlot):
+                image = np.ascontiguousarray(np.asarray(pixels[part.index], dtype=np.uint8))
+                data = image.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+                bitmap = mtmd.mtmd_bitmap_init(image.shape[1], image.shape[0], data)
+                self._keep.append(image)
+                self._bitmaps.append(bitmap)
+                entry = mtmd.mtmd_input_part(None, bitmap)
+            else:
+                raw = part.text.encode("utf-8")
+                text = mtmd.mtmd_input_text(raw, len(raw), False, isinstance(part, qwen3_vl.Special))
+                self._keep += [raw, text]
+                entry = mtmd.mtmd_input_part(ctypes.pointer(text), None)
+            self._keep.append(entry)
+            pointers.append(ctypes.pointer(entry))
+        array = (ctypes.POINTER(mtmd.mtmd_input_part) * len(pointers))(*pointers)
+        self.handle = mtmd.mtmd_input_chunks_init()
+        rc = mtmd.mtmd_tokenize_from_parts(model._ctx, self.handle, array, len(pointers), False)  # noqa: SLF001
+        if rc != 0:
+            self.close()
+            raise EngineError(f"{model.name}: llama.cpp could not prepare the prompt's images (code {rc})")
+
+    def token_ids(self) -> list[int]:
+        mtmd, ids = self._mtmd, []
+        for i in range(mtmd.mtmd_input_chunks_size(self.handle)):
+            chunk = mtmd.mtmd_input_chunks_get(self.handle, i)
+            if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                n = ctypes.c_size_t()
+                tokens = mtmd.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+                ids += [int(tokens[j]) for j in range(n.value)]
+            else:
+                ids += [-1] * mtmd.mtmd_input_chunk_get_n_tokens(chunk)
+        return ids
+
+    def close(self) -> None:
+        if self.handle:
+            self._mtmd.mtmd_input_chunks_free(self.handle)
+            self.handle = None
+        for bitmap in self._bitmaps:
+            self._mtmd.mtmd_bitmap_free(bitmap)
+        self._bitmaps = []
+
+    def __enter__(self) -> _Chunks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_SILENT_LOG = None
+
+
+def _silence_mtmd(mtmd: Any) -> None:
+    """mtmd logs every projector key, prompt part and image to stderr; none of it is for the user."""
+    global _SILENT_LOG  # noqa: PLW0603 - one callback for the process, kept alive for C
+    import llama_cpp
+
+    if _SILENT_LOG is None:
+        _SILENT_LOG = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+    mtmd.mtmd_log_set(_SILENT_LOG, ctypes.c_void_p(0))
+    mtmd.mtmd_helper_log_set(_SILENT_LOG, ctypes.c_void_p(0))

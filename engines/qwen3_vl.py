@@ -1,0 +1,158 @@
+"""Qwen3-VL's conventions, written once for every vision backend.
+
+- Reranking (Qwen3-VL-Reranker; QwenLM/Qwen3-VL-Embedding, src/models/qwen3_vl_reranker.py):
+  the official prompt, built here and never taken from a model file's template; the score is
+  sigmoid(logit("yes") - logit("no")) at the last position.
+- Images: read defensively (a bounded header before any decoding), converted to RGB and
+  resized as the reference does (factor 32, 4x32² ≤ pixels ≤ 1800x32², bicubic), so every
+  runtime sees the same pixels and the projector never resizes again.
+
+A prompt is a list of parts: `Special` text holds only the prompt's own constant text and
+special tokens; `Plain` text (query, document, instruction) is tokenized with special tokens
+off, so nothing a document says can become a control token; `ImageSlot` stands for one image.
+Parts split exactly where the reference tokenizer splits (at special tokens), so the token
+ids equal the reference's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import Candidate
+from .errors import EngineError
+
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+VISION_START, VISION_END = "<|vision_start|>", "<|vision_end|>"
+VL_RERANK_SYSTEM = ('Judge whether the Document meets the requirements based on the Query and the Instruct '
+                    'provided. Note that the answer can only be "yes" or "no".')
+DEFAULT_VL_RERANK_INSTRUCTION = "Given a search query, retrieve relevant candidates that answer the query."
+
+IMAGE_FACTOR = 32  # patch 16 x spatial merge 2
+MIN_IMAGE_TOKENS, MAX_IMAGE_TOKENS = 4, 1800
+MIN_PIXELS, MAX_PIXELS = MIN_IMAGE_TOKENS * IMAGE_FACTOR ** 2, MAX_IMAGE_TOKENS * IMAGE_FACTOR ** 2
+# What an image file may claim before anything is decoded: 100 megapixels, 20,000 a side.
+MAX_SOURCE_PIXELS, MAX_SOURCE_SIDE = 100_000_000, 20_000
+MAX_ASPECT_RATIO = 200  # the reference refuses more
+
+
+class ImageInputError(EngineError, ValueError):
+    """An image cannot be used: missing, not an image, damaged, or too large. The message names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Special:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSlot:
+    """One image: <|vision_start|>, its embeddings (one per merged 2x2 patch), <|vision_end|>.
+    mtmd writes the two markers itself; a backend that does not adds them."""
+
+    index: int  # into the prompt's image list, in order of appearance
+
+
+PromptPart = Special | Plain | ImageSlot
+
+
+def smart_resize(height: int, width: int) -> tuple[int, int]:
+    """(height, width) the reference resizes to: multiples of 32, aspect kept, pixels within bounds."""
+    if max(height, width) / max(1, min(height, width)) > MAX_ASPECT_RATIO:
+        raise ValueError(f"aspect ratio above {MAX_ASPECT_RATIO}")
+    f = IMAGE_FACTOR
+    h_bar, w_bar = round(height / f) * f, round(width / f) * f
+    if h_bar * w_bar > MAX_PIXELS:
+        beta = math.sqrt(height * width / MAX_PIXELS)
+        h_bar = max(f, math.floor(height / beta / f) * f)
+        w_bar = max(f, math.floor(width / beta / f) * f)
+    elif h_bar * w_bar < MIN_PIXELS:
+        beta = math.sqrt(MIN_PIXELS / (height * width))
+        h_bar, w_bar = math.ceil(height * beta / f) * f, math.ceil(width * beta / f) * f
+    return h_bar, w_bar
+
+
+def load_image(path: str | Path):  # noqa: ANN201 - a PIL.Image.Image
+    """The image at `path` as the reranker sees it (RGB, resized), or ImageInputError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            width, height = img.size  # from the header: nothing decoded yet
+            if width * height > MAX_SOURCE_PIXELS or max(width, height) > MAX_SOURCE_SIDE:
+                raise ImageInputError(f"{path}: the image claims {width}x{height} pixels; at most "
+                                      f"{MAX_SOURCE_SIDE} a side and {MAX_SOURCE_PIXELS // 1_000_000} megapixels "
+                                      "are read")
+            try:
+                h, w = smart_resize(height, width)
+            except ValueError:
+                raise ImageInputError(f"{path}: the image is {width}x{height}, too narrow to read (aspect ratio "
+                                      f"above {MAX_ASPECT_RATIO})") from None
+            img.load()
+            rgb = _to_rgb(img)
+            return rgb.resize((w, h), resample=Image.Resampling.BICUBIC)
+    except ImageInputError:
+        raise
+    except FileNotFoundError:
+        raise ImageInputError(f"{path}: no such image file") from None
+    except IsADirectoryError:
+        raise ImageInputError(f"{path}: is a folder, not an image") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ImageInputError(f"{path}: not an image Ippon can read ({exc.__class__.__name__})") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's ways of saying "damaged"
+        raise ImageInputError(f"{path}: the image is damaged or cut short ({exc})") from None
+
+
+def _to_rgb(img):  # noqa: ANN001, ANN202 - PIL images
+    from PIL import Image
+
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        # As the reference (qwen_vl_utils): transparent areas become white, not black.
+        rgba = img.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba.split()[3])
+        return white
+    return img.convert("RGB")
+
+
+def _side(prefix: str, text: str | None, images: Sequence[int]) -> list[PromptPart]:
+    """One side (query or document): its images, then its text; an empty side is "NULL"."""
+    if not text and not images:
+        return [Plain(prefix + "NULL")]
+    parts: list[PromptPart] = [Plain(prefix)]
+    parts += [ImageSlot(index) for index in images]
+    if text:
+        parts.append(Plain(text))
+    return parts
+
+
+def vl_rerank_prompt(query: str | None, query_images: int, candidate: Candidate,
+                     instruction: str | None = None) -> tuple[list[PromptPart], int]:
+    """The official VL reranker prompt as parts, and how many images it holds (query's first)."""
+    doc_images = 1 if candidate.image is not None else 0
+    parts: list[PromptPart] = [Special(f"{IM_START}system\n{VL_RERANK_SYSTEM}{IM_END}\n{IM_START}")]
+    parts.append(Plain(f"user\n<Instruct>: {instruction or DEFAULT_VL_RERANK_INSTRUCTION}"))
+    parts += _side("<Query>:", query, range(query_images))
+    parts += _side("\n<Document>:", candidate.text, range(query_images, query_images + doc_images))
+    parts += [Special(f"{IM_END}\n{IM_START}"), Plain("assistant\n")]
+    return _merge_plain(parts), query_images + doc_images
+
+
+def _merge_plain(parts: list[PromptPart]) -> list[PromptPart]:
+    """Adjacent plain texts are one text to the reference tokenizer: join them (BPE merges cross the seam)."""
+    merged: list[PromptPart] = []
+    for part in parts:
+        if merged and isinstance(part, Plain) and isinstance(merged[-1], Plain):
+            merged[-1] = Plain(merged[-1].text + part.text)
+        else:
+            merged.append(part)
+    return merged
+

@@ -1,0 +1,90 @@
+"""Qwen3-VL-Reranker: llama.cpp (GGUF + mmproj through mtmd) against transformers fp32 on the tiny checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from converters.qwen3vl import mmproj_path_for, open_qwen3vl_checkpoint, write_qwen3vl_gguf
+from engines import Candidate
+from engines.llamacpp_backend.vision import LlamaCppVisionReranker
+
+from .test_vision_models import QUERY, write_image
+from .vl_reference import VLReference
+
+DOC = "富士山の標高は3776メートルです。"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    return {"wide": write_image(folder / "wide.png", seed=1, size=(128, 64)),
+            "tall": write_image(folder / "tall.png", seed=2, size=(70, 100)),
+            "big": write_image(folder / "big.png", seed=3, size=(300, 200))}
+
+
+@pytest.fixture(scope="module")
+def vl_gguf(vl_test_models, tmp_path_factory):
+    """quant -> the converted text model (its projector beside it, f16)."""
+    out_dir, cache = tmp_path_factory.mktemp("vl-gguf"), {}
+
+    def get(quant: str):
+        if quant not in cache:
+            ckpt = open_qwen3vl_checkpoint(vl_test_models["vl-reranker"])
+            path = out_dir / f"vl-reranker-{quant}.gguf"
+            write_qwen3vl_gguf(ckpt, path, mmproj_path_for(path), quant=quant)
+            cache[quant] = path
+        return cache[quant]
+    return get
+
+
+@pytest.fixture(scope="module")
+def reference(vl_test_models):
+    return VLReference(vl_test_models["vl-reranker"])
+
+
+@pytest.fixture(scope="module")
+def llama_f16(vl_gguf):
+    model = LlamaCppVisionReranker(vl_gguf("f16"), n_threads=1, max_tokens=2048)
+    yield model
+    model.close()
+
+
+def cases(images):
+    """(query, query images, candidate): text only, one image, two images (query and document), image only."""
+    return [
+        (QUERY, [], Candidate(text=DOC)),
+        (QUERY, [], Candidate(image=images["wide"])),
+        (QUERY, [], Candidate(text="図1", image=images["tall"])),
+        (QUERY, [images["big"]], Candidate(text=DOC, image=images["wide"])),
+        (None, [images["tall"]], Candidate(image=images["wide"])),
+        (QUERY, [images["wide"]], Candidate(text=DOC)),
+    ]
+
+
+def test_prompt_token_ids_equal_the_reference(llama_f16, reference, images):
+    for query, query_images, candidate in cases(images):
+        ours = llama_f16.prompt_ids(query, candidate, query_images=query_images)
+        ref = reference.score(query, candidate.text, query_images=query_images,
+                              doc_images=[candidate.image] if candidate.image else [])
+        assert ours == [-1 if t == reference.image_token_id else t for t in ref.token_ids]
+
+
+@pytest.mark.parametrize("quant, tolerance", [("f16", 0.01), ("q8_0", 0.05)])
+def test_llamacpp_scores_match_transformers(vl_gguf, reference, images, quant, tolerance):
+    model = LlamaCppVisionReranker(vl_gguf(quant), n_threads=1, max_tokens=2048)
+    try:
+        for query, query_images, candidate in cases(images):
+            got = model.score(query, [candidate], query_images=query_images)[0]
+            ref = reference.score(query, candidate.text, query_images=query_images,
+                                  doc_images=[candidate.image] if candidate.image else [])
+            assert abs(got - ref.score) <= tolerance, (query, candidate, got, ref.score)
+    finally:
+        model.close()
+
+
+def test_pixels_change_the_score(llama_f16, images):
+    scores = llama_f16.score(QUERY, [Candidate(image=images["wide"]), Candidate(image=images["tall"]),
+                                     Candidate(text=DOC)])
+    assert scores.dtype == np.float32 and np.all((scores > 0) & (scores < 1))
+    assert len({round(float(s), 4) for s in scores}) == 3

@@ -9,45 +9,50 @@ import threading
 from pathlib import Path
 
 from ..core.service import IpponService
+from ..locale import N_, _, ngettext
 from .progress import ProgressBar, describe_ingest
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    add = sub.add_parser("add", help="add files or folders to the library (incremental)",
-                         description="Add files or folders to the library. Unchanged files are skipped, "
-                                     "changed ones re-indexed, deleted ones dropped.")
+    add = sub.add_parser("add", help=_("add files or folders to the library (incremental)"),
+                         description=_("Add files or folders to the library. Unchanged files are skipped, "
+                                       "changed ones re-indexed, deleted ones dropped."))
     add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    add.add_argument("--watch", action="store_true", help="also follow these folders with `ippon watch`")
+    add.add_argument("--watch", action="store_true", help=_("also follow these folders with `ippon watch`"))
     add.add_argument("--no-vectors", action="store_true",
-                     help="only make the files searchable by keyword now; compute vectors later")
-    add.add_argument("--json", action="store_true", help="print a JSON summary and no progress")
+                     help=_("only make the files searchable by keyword now; compute vectors later"))
+    add.add_argument("--json", action="store_true", help=_("print a JSON summary and no progress"))
     add.set_defaults(handler=run_add)
 
-    remove = sub.add_parser("remove", help="remove files or folders from the library")
+    remove = sub.add_parser("remove", help=_("remove files or folders from the library"))
     remove.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     remove.add_argument("--json", action="store_true")
     remove.set_defaults(handler=run_remove)
 
-    sources = sub.add_parser("sources", help="list the library's files and their status")
-    sources.add_argument("--errors", action="store_true", help="only the files that could not be indexed")
+    sources = sub.add_parser("sources", help=_("list the library's files and their status"))
+    sources.add_argument("--errors", action="store_true", help=_("only the files that could not be indexed"))
     sources.add_argument("--json", action="store_true")
     sources.set_defaults(handler=run_sources)
 
-    reindex = sub.add_parser("reindex", help="index everything again (after a parser or embedder change)")
+    reindex = sub.add_parser("reindex", help=_("index everything again (after a parser or embedder change)"))
     reindex.add_argument("--vectors", action="store_true",
-                         help="keep the text, recompute every vector with the configured embedder")
+                         help=_("keep the text, recompute every vector with the configured embedder"))
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(handler=run_reindex)
 
-    watch = sub.add_parser("watch", help="follow the watched folders and index changes until stopped")
-    watch.add_argument("--json", action="store_true", help="print one JSON line per update")
+    watch = sub.add_parser("watch", help=_("follow the watched folders and index changes until stopped"))
+    watch.add_argument("--json", action="store_true", help=_("print one JSON line per update"))
     watch.set_defaults(handler=run_watch)
 
 
+# Shown in the sources table; the stored value stays English.
+STATUS_NAMES = {"indexed": N_("indexed"), "failed": N_("failed"), "skipped": N_("skipped")}
+
+
 def _summary_line(summary: dict) -> str:
-    parts = [f"{summary[k]} {k}" for k in ("added", "updated", "unchanged", "removed", "failed", "skipped")]
-    line = ", ".join(parts) + f"; {summary['chunks']} chunks written"
-    return line + (" (cancelled: run again to finish)" if summary.get("cancelled") else "")
+    line = _("{added} added, {updated} updated, {unchanged} unchanged, {removed} removed, {failed} failed, "
+             "{skipped} skipped; {chunks} chunks and {vectors} vectors written").format(**{"vectors": 0, **summary})
+    return line + ("\n" + _("Cancelled: run the same command again to finish.") if summary.get("cancelled") else "")
 
 
 def _run_ingest(args: argparse.Namespace, work) -> int:  # noqa: ANN001 - a callable taking progress, cancel
@@ -64,9 +69,9 @@ def _run_ingest(args: argparse.Namespace, work) -> int:  # noqa: ANN001 - a call
     else:
         print(_summary_line(data))
         for path, reason in summary.failures[:20]:
-            print(f"  failed: {path}: {reason}", file=sys.stderr)
+            print("  " + _("failed: {path}: {reason}").format(path=path, reason=reason), file=sys.stderr)
         if data["failed"]:
-            print("See `ippon sources --errors` for every file that failed and why.", file=sys.stderr)
+            print(_("See `ippon sources --errors` for every file that failed and why."), file=sys.stderr)
     return 0
 
 
@@ -81,7 +86,8 @@ def run_reindex(args: argparse.Namespace, service: IpponService) -> int:
 
 def run_remove(args: argparse.Namespace, service: IpponService) -> int:
     removed = service.remove(args.paths)
-    print(json.dumps({"removed": removed}) if args.json else f"Removed {removed} file(s) from the library.")
+    print(json.dumps({"removed": removed}) if args.json else
+          ngettext("Removed {n} file from the library.", "Removed {n} files from the library.", removed).format(n=removed))
     return 0
 
 
@@ -92,14 +98,16 @@ def run_sources(args: argparse.Namespace, service: IpponService) -> int:
                            "format": r.format, "warnings": r.warnings} for r in records], ensure_ascii=False))
         return 0
     if not records:
-        print("No failed files." if args.errors else "The library is empty: add folders with `ippon add PATH`.")
+        print(_("No failed files.") if args.errors else _("The library is empty: add folders with `ippon add PATH`."))
         return 0
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("status", "chunks", "path", "error" if args.errors else "format", box=None)
+    table = Table(_("status"), _("chunks"), _("path"), _("error") if args.errors else _("format"), box=None)
+    for column in table.columns[2:]:
+        column.overflow = "fold"  # a path or a reason is never cut short: it wraps, whole
     for r in records:
-        table.add_row(r.status, str(r.chunks), r.path, (r.error or "") if args.errors else r.format)
+        table.add_row(_(STATUS_NAMES[r.status]) if r.status in STATUS_NAMES else r.status, str(r.chunks), r.path, (r.error or "") if args.errors else r.format)
     Console().print(table)
     return 0
 
@@ -115,10 +123,11 @@ def run_watch(args: argparse.Namespace, service: IpponService) -> int:
 
     roots = [r.path for r in service.library.roots() if r.watch]
     if not roots:
-        print("No watched folders: add one with `ippon add --watch FOLDER`.", file=sys.stderr)
+        print(_("No watched folders: add one with `ippon add --watch FOLDER`."), file=sys.stderr)
         return 1
     if not args.json:
-        print(f"Watching {len(roots)} folder(s); Ctrl-C to stop.", file=sys.stderr)
+        print(ngettext("Watching {n} folder; Ctrl-C to stop.", "Watching {n} folders; Ctrl-C to stop.",
+                       len(roots)).format(n=len(roots)), file=sys.stderr)
     try:
         watch_library(service.library, on_update=report, stop=stop)
     except KeyboardInterrupt:

@@ -11,7 +11,8 @@ import engines
 
 from ..config import load_config
 from ..core.service import IpponService
-from ..errors import IpponError
+from ..errors import IpponError, user_message
+from ..locale import _
 from . import ask, convert, engine, evaluate, library, models, serve
 from . import threads as thread_commands
 
@@ -20,8 +21,8 @@ USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ippon", description="一本 Ippon — private, Japanese-first RAG on Qwen3. "
-                                     "Run `ippon` with no arguments (or `ippon gui`) to open the window.")
+    parser = argparse.ArgumentParser(prog="ippon", description=_("一本 Ippon — private, Japanese-first RAG on Qwen3. "
+                                     "Run `ippon` with no arguments (or `ippon gui`) to open the window."))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     for command in (library, ask, evaluate, engine, convert, models, serve):
@@ -41,10 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = IpponService(load_config())
         return args.handler(args, service)
     except USER_ERRORS as exc:
-        print(f"ippon: error: {exc}", file=sys.stderr)
+        print(_("ippon: error: {message}").format(message=user_message(exc)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("ippon: cancelled", file=sys.stderr)
+        print(_("ippon: cancelled"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`ippon search … | head`): not an error worth a traceback.

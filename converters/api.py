@@ -13,6 +13,8 @@ from .events import ProgressCallback
 from .gguf_convert import GGUF_TYPES, gguf_output_bytes, write_gguf
 from .mlx_convert import MLX_QUANTS, mlx_output_bytes, write_mlx
 from .output import atomic_output, check_destination
+from .qwen3vl import is_qwen3vl_checkpoint
+from .qwen3vl_convert import convert_qwen3vl
 from .verify import VerificationReport, verify_conversion
 
 FORMATS = ("gguf", "mlx")
@@ -28,6 +30,7 @@ class ConversionResult:
     seconds: float
     verification: VerificationReport | None = None
     kind_evidence: str = "given"  # what told the kind apart when it was not given
+    projector: Path | None = None  # a Qwen3-VL model's mmproj-X.gguf, written beside X.gguf
 
 
 def convert(src: str | Path, *, to: str, out: str | Path, quant: str | None = None, group_size: int = 64,
@@ -44,6 +47,9 @@ def convert(src: str | Path, *, to: str, out: str | Path, quant: str | None = No
     if fmt not in FORMATS:
         raise ConversionError(f"unknown output format {to!r}; choose gguf or mlx")
     out_path = Path(out).expanduser().absolute()
+    if is_qwen3vl_checkpoint(src):
+        return convert_qwen3vl(src, to=fmt, out=out_path, quant=quant, kind=kind, force=force, verify=verify,
+                               progress=progress, cancel=cancel)
     check_destination(out_path, force=force)
     ckpt = open_checkpoint(src, kind=kind)
     if fmt == "gguf":

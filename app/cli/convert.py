@@ -47,12 +47,15 @@ def run(args: argparse.Namespace, service: IpponService) -> int:
     payload = {"output": str(result.output), "format": result.format, "quant": result.quant,
                "kind": result.kind.value, "kind_evidence": result.kind_evidence,
                "bytes": result.output_bytes, "seconds": round(result.seconds, 3),
+               "projector": str(result.projector) if result.projector else None,
                "verification": result.verification.as_dict() if result.verification else None}
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
         return 0
     print(f"Wrote {result.output} ({result.kind.value}, {result.format} {result.quant}, "
           f"{result.output_bytes / 2**20:.1f} MiB) in {result.seconds:.1f} s")
+    if result.projector:
+        print(_("With its image projector: {path}").format(path=result.projector))
     if result.kind_evidence != "given":
         print(_("The kind ({kind}) was told by: {evidence} (pass --kind to choose it)").format(
             kind=result.kind.value, evidence=result.kind_evidence))

@@ -1,0 +1,45 @@
+"""`convert()` for Qwen3-VL checkpoints: GGUF writes the text model and its projector, all or nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from .checkpoint import ModelKind
+from .errors import ConversionError
+from .events import ProgressCallback
+from .gguf_convert import GGUF_TYPES, gguf_output_bytes
+from .output import atomic_output, check_destination
+from .qwen3vl import mmproj_path_for, open_qwen3vl_checkpoint, vision_output_bytes, write_qwen3vl_gguf
+
+
+def convert_qwen3vl(src: str | Path, *, to: str, out: Path, quant: str | None, kind: ModelKind | str | None,
+                    force: bool, verify: bool, progress: ProgressCallback | None,
+                    cancel: threading.Event | None):  # noqa: ANN201 - api.ConversionResult (imported late: a cycle)
+    from .api import ConversionResult
+
+    started = time.perf_counter()
+    if to != "gguf":
+        raise ConversionError(f"{src}: Qwen3-VL checkpoints convert to GGUF (a text model and its mmproj "
+                              "projector); MLX output for them is not available yet")
+    qname = (quant or "f16").lower()
+    if qname not in GGUF_TYPES:
+        raise ConversionError(f"unknown GGUF type {quant!r}; choose one of {', '.join(GGUF_TYPES)}")
+    if verify:
+        raise ConversionError(f"{src}: --verify is not available for Qwen3-VL conversions yet; check the result "
+                              "with `ippon engine rerank` instead")
+    projector = mmproj_path_for(out)
+    check_destination(out, force=force)
+    check_destination(projector, force=force)
+    ckpt = open_qwen3vl_checkpoint(src, kind=kind)
+    text_bytes = gguf_output_bytes(ckpt.text, qname)
+    vision_bytes = vision_output_bytes(ckpt, "f32" if qname == "f32" else "f16")
+    # The projector is renamed into place first and the text model last: a failure in between
+    # leaves a projector without its model (harmless), never a model without its projector.
+    with atomic_output(out, force=force, needed_bytes=text_bytes + vision_bytes, is_dir=False) as text_tmp, \
+            atomic_output(projector, force=force, needed_bytes=vision_bytes, is_dir=False) as proj_tmp:
+        write_qwen3vl_gguf(ckpt, text_tmp, proj_tmp, quant=qname, progress=progress, cancel=cancel)
+    size = out.stat().st_size + projector.stat().st_size
+    return ConversionResult(out, "gguf", qname, ckpt.kind, size, time.perf_counter() - started, None,
+                            "given" if kind is not None else "folder name", projector)

@@ -35,3 +35,21 @@ def device_of(model: Any) -> str:
     if module.startswith(f"{__package__}.remote_backend"):
         return "remote"
     return "unknown"
+
+
+def backends_info() -> dict[str, dict[str, Any]]:
+    """What each local backend has here: installed or not, its version and the device it computes on."""
+    from importlib import metadata
+
+    info: dict[str, dict[str, Any]] = {}
+    for name, dist, device in (("llamacpp", "llama-cpp-python", llamacpp_device), ("mlx", "mlx", mlx_device)):
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            info[name] = {"installed": False}
+            continue
+        try:
+            info[name] = {"installed": True, "version": version, "device": device()}
+        except Exception as exc:  # noqa: BLE001 - a backend that cannot start is reported, not raised
+            info[name] = {"installed": True, "version": version, "device": None, "error": str(exc)}
+    return info

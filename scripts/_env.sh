@@ -23,6 +23,9 @@ ensure_env() {
         # would only hide which build is cached.
         CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
             "$VENV/bin/python" -m pip install --quiet --progress-bar off -e "$spec"
+        # The GPU build where this machine has one (CUDA, Vulkan; Metal is the default on Apple
+        # Silicon), compiled once into .venv; says which it chose, and keeps the CPU build if it fails.
+        "$VENV/bin/python" "$ROOT/scripts/llama_build.py" --venv "$VENV"
         echo "$want" > "$stamp"
     fi
 }

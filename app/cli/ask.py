@@ -39,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ask = sub.add_parser("ask", help="ask the library; the answer cites its sources")
     ask.add_argument("question")
-    ask.add_argument("--limit", type=positive, help="sources given to the LLM (default: top_k, 8)")
+    ask.add_argument("--limit", type=positive,
+                     help="sources given to the LLM (default: as many as the answer_seconds budget allows, up to top_k)")
+    ask.add_argument("--candidates", type=positive,
+                     help="candidates the reranker scores (default: as many as the budget allows, up to candidates)")
+    ask.add_argument("--debug", action="store_true",
+                     help="with --json: add the exact prompt the LLM read and how many control tokens it holds")
     _retrieval_options(ask)
     add_thinking_options(ask)
     add_thread_options(ask)
@@ -53,9 +58,11 @@ def _date(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text} is not a date like 2026-01-31") from exc
 
 
-def _settings(args: argparse.Namespace, service: IpponService, limit: int | None):
+def _settings(args: argparse.Namespace, service: IpponService, limit: int | None, *,
+              candidates: int | None = None):
     filters = SearchFilters(folders=tuple(args.folder), formats=tuple(args.type), modified_after=args.after)
-    return service.retrieval_settings(mode=args.mode, rerank=args.rerank, top_k=limit, filters=filters)
+    return service.retrieval_settings(mode=args.mode, rerank=args.rerank, top_k=limit, candidates=candidates,
+                                      filters=filters)
 
 
 def run_search(args: argparse.Namespace, service: IpponService) -> int:
@@ -77,12 +84,29 @@ def run_search(args: argparse.Namespace, service: IpponService) -> int:
     return 0
 
 
+def print_sources(done: AskDone, *, shown=str) -> None:  # noqa: ANN001 - makes outside text printable
+    """The sources the answer cites (stdout), then those it was given but did not cite (stderr)."""
+    for c in done.citations:
+        print(f"[{c.n}] {shown(source_label(c.path, c.page, c.slide))}  {shown(c.path)}")
+    numbers = {c.n for c in done.citations}
+    uncited = [c for c in done.sources if c.n not in numbers]
+    if not uncited:
+        return
+    if not done.citations:
+        print(_("The answer cites none of the {n} sources it was given:").format(n=len(done.sources)), file=sys.stderr)
+    else:
+        print(_("Given but not cited:"), file=sys.stderr)
+    for c in uncited:
+        print(f"  [{c.n}] {shown(source_label(c.path, c.page, c.slide))}", file=sys.stderr)
+
+
 def run_ask(args: argparse.Namespace, service: IpponService) -> int:
     cancel = engines.CancelToken()
     done: AskDone | None = None
     turn: AskTurn | None = None
     try:
-        for event in service.ask(args.question, retrieval=_settings(args, service, args.limit),
+        retrieval = _settings(args, service, args.limit, candidates=args.candidates)
+        for event in service.ask(args.question, retrieval=retrieval,
                                  chat=chat_settings(args), cancel=cancel, thread=chosen_thread(args, service)):
             if isinstance(event, AskDone):
                 done = event
@@ -104,11 +128,15 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
                                          "char_start": c.char_start, "char_end": c.char_end} for c in done.citations],
                           "sources": [c.as_dict() for c in done.sources], "timings": done.timings,
                           "thread": turn.thread_id, "turn": turn.position, "search_question": turn.search_question,
-                          "history_dropped": turn.history_dropped},
+                          "history_dropped": turn.history_dropped,
+                          **({"prompt": done.prompt.as_dict() if done.prompt else None} if args.debug else {})},
                          ensure_ascii=False))
         return 0
     print()
-    for c in done.citations or done.sources:
-        print(f"[{c.n}] {source_label(c.path, c.page, c.slide)}  {c.path}")
+    if "budget" in done.timings:
+        print(_("(reranked {n} of {total} candidates; {sources} sources read, for an answer within {s:g} s)").format(
+            n=done.timings["reranked"], total=done.timings["candidates"], sources=len(done.sources),
+            s=service.config.answer_seconds), file=sys.stderr)
+    print_sources(done, shown=visible)
     print(_("(conversation {id}: `ippon ask -c …` asks a follow-up)").format(id=turn.thread_id), file=sys.stderr)
     return 0

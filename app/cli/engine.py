@@ -9,6 +9,7 @@ import sys
 import engines
 
 from ..core.service import IpponService
+from ..locale import _
 from .options import add_thinking_options, chat_settings, positive, print_delta
 
 
@@ -33,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     embed.add_argument("--instruction", help="the query instruction (default: web search)")
     embed.add_argument("--dim", type=positive, help="Matryoshka size (default: the model's full dimension)")
     embed.set_defaults(handler=run_embed)
+
+    info = commands.add_parser("info", help="the backends installed here and the device each computes on")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(handler=run_info)
 
     rerank = commands.add_parser("rerank", help="print P(yes) for each document")
     _model_options(rerank)
@@ -105,4 +110,22 @@ def run_rerank(args: argparse.Namespace, service: IpponService) -> int:
     else:
         for score, document in sorted(zip(scores, args.documents, strict=True), key=lambda p: -p[0]):
             print(f"{score:.4f}  {document[:70]}")
+    return 0
+
+
+def run_info(args: argparse.Namespace, service: IpponService) -> int:
+    from engines.devices import backends_info
+
+    info = {"backends": backends_info(), "default_backend": engines.default_backend(),
+            "configured_backend": service.config.backend}
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    for name, backend in info["backends"].items():
+        if not backend["installed"]:
+            print(_("{name}: not installed").format(name=name))
+        else:
+            print(_("{name} {version}: computes on {device}").format(name=name, version=backend["version"],
+                                                                   device=backend["device"] or backend.get("error")))
+    print(_("default backend: {name}").format(name=info["default_backend"]))
     return 0

@@ -13,6 +13,7 @@ import converters
 
 from ..core import models
 from ..core.service import IpponService
+from ..locale import N_, _
 from .progress import ProgressBar, describe_conversion
 
 
@@ -114,6 +115,20 @@ def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
     return 0
 
 
+ROLE_NAMES = {"llm": N_("answering model (llm)"), "embedder": N_("embedder"), "reranker": N_("reranker")}
+
+
+def configured_models(service: IpponService, in_use: dict[str, str]) -> list[dict[str, str | None]]:
+    """What config.toml sets for each role, and the installed model it is (None: a path or name of its own)."""
+    installed_as = {key: name for name, key in in_use.items()}
+    rows = []
+    for key in ROLE_NAMES:
+        value = getattr(service.config, key)
+        if value:
+            rows.append({"role": key, "value": str(value), "installed": installed_as.get(key)})
+    return rows
+
+
 def run_list(args: argparse.Namespace, service: IpponService) -> int:
     catalog = service.model_catalog(args.catalog)
     installed = service.installed_models()
@@ -125,9 +140,11 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
         print(json.dumps({
             "catalog": [{**e.as_dict(), "installed": by_model.get(e.name, [])} for e in catalog],
             "installed": [{**m.as_dict(), "in_use": in_use.get(m.name)} for m in installed],
+            "configured": configured_models(service, in_use),
         }, ensure_ascii=False))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("model", "kind", "params", "formats", "installed", box=None, title="Catalog")
@@ -137,13 +154,24 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
         table.add_row(label, e.kind, f"{e.params_b:g}B", ", ".join(e.formats()), "\n".join(names))
     console = Console()
     console.print(table)
+    configured = configured_models(service, in_use)
+    if configured:
+        setting = Table(_("role"), _("config.toml"), _("installed as"), box=None, title=_("Configured"))
+        for row in configured:
+            setting.add_row(_(ROLE_NAMES[row["role"]]), escape(row["value"]),
+                            escape(row["installed"] or _("(its own path or name)")))
+        setting.columns[1].overflow = "fold"
+        console.print(setting)
     if installed:
         mine = Table("installed", "kind", "format", "size", "used as", box=None, title="Installed")
         for m in installed:
             mine.add_row(m.name, m.kind, f"{m.format} {m.quant}", _size(m.size_bytes), in_use.get(m.name, ""))
         console.print(mine)
+    elif configured:
+        console.print(_("Nothing in the models folder yet; config.toml uses the models above. "
+                        "`ippon models import PATH` copies one in."))
     else:
-        console.print("Nothing installed yet: `ippon models recommend`, then `ippon models pull NAME`.")
+        console.print(_("Nothing installed yet: `ippon models recommend`, then `ippon models pull NAME`."))
     return 0
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines import AnswerDelta, CancelToken, ChatDone, ChatSettings, Message, ThinkingDelta
+from engines import AnswerDelta, CancelToken, ChatDone, ChatSettings, Message, PromptView, ThinkingDelta
 
 from .retrieval import Result, Retrieval
 
@@ -66,6 +66,7 @@ class AskDone:
     sources: list[Citation]
     not_found: bool
     timings: dict[str, Any] = field(default_factory=dict)  # ms per retrieval stage; generation figures
+    prompt: PromptView | None = None  # the exact prompt the LLM read (None when it was not asked)
 
 
 AskEvent = AskSources | AnswerDelta | ThinkingDelta | AskDone
@@ -144,4 +145,5 @@ def answer_question(question: str, retrieval: Retrieval, llm: Any, *, settings: 
                    prompt_tokens=stats.prompt_tokens, generated_tokens=stats.generated_tokens,
                    generation_s=round(time.perf_counter() - start, 4), finish_reason=stats.finish_reason)
     not_found = done.text.strip() in (NOT_FOUND_JA, NOT_FOUND_EN)
-    yield AskDone(done.text, done.thinking, cited(done.text, sources), sources, not_found=not_found, timings=timings)
+    yield AskDone(done.text, done.thinking, cited(done.text, sources), sources, not_found=not_found, timings=timings,
+                  prompt=done.prompt)

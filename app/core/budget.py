@@ -24,6 +24,7 @@ from typing import Any
 
 from engines.qwen3 import estimate_tokens
 
+from ..locale import _
 from .passages import focus_passage
 from .retrieval import Retrieval
 
@@ -75,7 +76,7 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
     else:
         rerank_speed = i.rerank_tokens_per_s
     if i.llm_tokens_per_s is None or (i.has_reranker and rerank_speed is None and not i.explicit_candidates):
-        reasons.append("speed unknown (a remote model or not measured): no budget applied")
+        reasons.append(_("speed unknown (a remote model or not measured): no budget applied"))
         return BudgetPlan(rerank=i.candidates if i.has_reranker else 0, sources=i.top_k, source_tokens=None,
                           reasons=tuple(reasons))
     llm_speed = i.llm_tokens_per_s
@@ -86,7 +87,7 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
 
     if i.explicit_top_k:
         llm_s = wanted_s
-        reasons.append(f"top_k {i.top_k} set explicitly")
+        reasons.append(_("top_k {n} set explicitly").format(n=i.top_k))
     elif not i.has_reranker:
         llm_s = min(wanted_s, max(floor_s, available))
     else:
@@ -98,14 +99,14 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
     elif i.explicit_candidates:
         rerank = i.candidates
         rerank_s = rerank * per_candidate / rerank_speed if rerank_speed else 0.0
-        reasons.append(f"candidates {i.candidates} set explicitly")
+        reasons.append(_("candidates {n} set explicitly").format(n=i.candidates))
     else:
         left = max(0.0, available - llm_s)
         rerank = min(i.candidates, int(left * rerank_speed / per_candidate))
         rerank_s = rerank * per_candidate / rerank_speed
         if rerank < i.candidates:
-            reasons.append(f"reranking {rerank} of {i.candidates} candidates fits {left:.1f} s at "
-                           f"{rerank_speed:.0f} tokens/s")
+            reasons.append(_("reranking {n} of {total} candidates fits {s:.1f} s at {speed:.0f} tokens/s").format(
+                n=rerank, total=i.candidates, s=left, speed=rerank_speed))
         if not i.explicit_top_k:
             # What the reranker could not use goes back to the LLM.
             llm_s = min(wanted_s, max(llm_s, available - rerank_s))
@@ -113,12 +114,13 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
     source_tokens = None if i.explicit_top_k else max(passage, int((llm_s - fixed_s) * llm_speed))
     sources = i.top_k if source_tokens is None else max(1, min(i.top_k, math.ceil(source_tokens / passage)))
     if source_tokens is not None and sources < i.top_k:
-        reasons.append(f"the LLM reads {source_tokens} tokens of sources in {llm_s:.1f} s at {llm_speed:.0f} tokens/s")
+        reasons.append(_("the LLM reads {n} tokens of sources in {s:.1f} s at {speed:.0f} tokens/s").format(
+            n=source_tokens, s=llm_s, speed=llm_speed))
     estimate = {"rerank_s": round(rerank_s, 2), "llm_prompt_s": round(llm_s, 2),
                 "first_token_s": round(i.spent_s + rerank_s + llm_s + FIRST_TOKEN_MARGIN_S, 2)}
     if estimate["first_token_s"] > i.target_s + 0.05:
-        reasons.append(f"over the {i.target_s:g} s target: this machine needs at least "
-                       f"{estimate['first_token_s']:.1f} s for {sources} source(s)")
+        reasons.append(_("over the {target:g} s target: this machine needs at least {s:.1f} s for {n} source(s)")
+                       .format(target=i.target_s, s=estimate["first_token_s"], n=sources))
     return BudgetPlan(rerank=rerank, sources=sources, source_tokens=source_tokens, estimate_s=estimate,
                       reasons=tuple(reasons))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engines import AnswerDelta, CancelToken, ChatDone, ChatSettings, Message, ThinkingDelta
@@ -206,8 +206,7 @@ def _recorded(store: ThreadStore, events: Iterator[AskEvent], *, thread: Thread,
                 store.finish_turn(turn.id, answer=event.answer, thinking=event.thinking, timings=timings,
                                   status=status)
                 finished = True
-                event = AskDone(event.answer, event.thinking, event.citations, event.sources, event.not_found,
-                                timings)
+                event = replace(event, timings=timings)
             elif isinstance(event, AnswerDelta):
                 answer.append(event.text)
             elif isinstance(event, ThinkingDelta):

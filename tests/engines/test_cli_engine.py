@@ -59,3 +59,13 @@ def test_errors_are_one_line_messages(engine_models, run, tmp_path):
     assert rc == 1 and "missing.gguf: no such model file" in err
     rc, _, err = run("embed", "--model", str(engine_models("embedder", "gguf")), "--dim", "8", "x")
     assert rc == 1 and "dimension 8 is not supported" in err
+
+
+def test_engine_info_reports_each_backend_and_its_device(capsys):
+    from app.cli import main
+
+    assert main(["engine", "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    # These machines have no GPU: both local backends compute on the CPU, and say so.
+    assert info["backends"]["llamacpp"] == {"installed": True, "version": "0.3.36", "device": "cpu"}
+    assert info["backends"]["mlx"]["device"] == "cpu" and info["default_backend"] == "llamacpp"

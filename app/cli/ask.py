@@ -15,6 +15,7 @@ from ..core.retrieval import SearchFilters
 from ..core.service import IpponService
 from ..locale import _
 from .options import add_thinking_options, chat_settings, positive, print_delta
+from .terminal import visible
 from .threads import add_thread_options, chosen_thread
 
 
@@ -77,8 +78,9 @@ def run_search(args: argparse.Namespace, service: IpponService) -> int:
         print("No results.", file=sys.stderr)
         return 0
     for n, row in enumerate(rows, 1):
-        snippet = " ".join(row["text"].split())[:100]
-        print(f"{n:2}. {row['score']:.4f}  {source_label(row['path'], row['page'], row['slide'])}\n    {snippet}")
+        snippet = visible(" ".join(row["text"].split())[:100])
+        label = visible(source_label(row["path"], row["page"], row["slide"]))
+        print(f"{n:2}. {row['score']:.4f}  {label}\n    {snippet}")
     print(f"[{found.mode}{', reranked' if found.reranked else ''}; "
           + ", ".join(f"{k} {v:.0f} ms" for k, v in found.timings.items()) + "]", file=sys.stderr)
     return 0
@@ -137,6 +139,6 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
         print(_("(reranked {n} of {total} candidates; {sources} sources read, for an answer within {s:g} s)").format(
             n=done.timings["reranked"], total=done.timings["candidates"], sources=len(done.sources),
             s=service.config.answer_seconds), file=sys.stderr)
-    print_sources(done, shown=visible)
+    print_sources(done)
     print(_("(conversation {id}: `ippon ask -c …` asks a follow-up)").format(id=turn.thread_id), file=sys.stderr)
     return 0

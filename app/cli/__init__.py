@@ -15,6 +15,7 @@ from ..errors import IpponError, user_message
 from ..locale import _
 from . import ask, convert, engine, evaluate, library, models, serve
 from . import threads as thread_commands
+from .terminal import visible
 
 # Errors whose message is meant for the user; anything else is a bug and keeps its traceback.
 USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
@@ -42,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = IpponService(load_config())
         return args.handler(args, service)
     except USER_ERRORS as exc:
-        print(_("ippon: error: {message}").format(message=user_message(exc)), file=sys.stderr)
+        print(_("ippon: error: {message}").format(message=visible(user_message(exc), keep_newlines=True)),
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(_("ippon: cancelled"), file=sys.stderr)

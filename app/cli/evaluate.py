@@ -11,6 +11,7 @@ from ..core.evaluation import format_table_rows
 from ..core.service import IpponService
 from .options import positive
 from .progress import ProgressBar
+from .terminal import markup_safe, visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,15 +68,17 @@ def run_eval(args: argparse.Namespace, service: IpponService) -> int:
     header, rows = format_table_rows(reports)
     table = Table(*header)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(markup_safe(cell) for cell in row))
     console = Console()
     console.print(table)
     for r in reports:
         if r.misses:
-            console.print(f"\n[bold]{r.name}[/bold]: {len(r.misses)} question(s) with no positive in the top 10")
+            console.print(f"\n[bold]{markup_safe(r.name)}[/bold]: {len(r.misses)} question(s) with no positive in "
+                          "the top 10")
             for miss in r.misses:
-                console.print(f"  {miss['id']}: {miss['question']}\n    expected {', '.join(miss['expected'])}; "
-                              f"first: {miss['first'] or 'nothing'}", markup=False)
+                console.print(f"  {visible(miss['id'])}: {visible(miss['question'])}\n    expected "
+                              f"{visible(', '.join(miss['expected']))}; first: {visible(miss['first'] or 'nothing')}",
+                              markup=False)
     if not any(r.misses for r in reports):
         print("No misses.", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..core.service import IpponService
 from ..locale import N_, _, ngettext
 from .progress import ProgressBar, describe_ingest
+from .terminal import markup_safe, visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,7 +70,8 @@ def _run_ingest(args: argparse.Namespace, work) -> int:  # noqa: ANN001 - a call
     else:
         print(_summary_line(data))
         for path, reason in summary.failures[:20]:
-            print("  " + _("failed: {path}: {reason}").format(path=path, reason=reason), file=sys.stderr)
+            print("  " + _("failed: {path}: {reason}").format(path=visible(path), reason=visible(reason)),
+                  file=sys.stderr)
         if data["failed"]:
             print(_("See `ippon sources --errors` for every file that failed and why."), file=sys.stderr)
     return 0
@@ -107,7 +109,8 @@ def run_sources(args: argparse.Namespace, service: IpponService) -> int:
     for column in table.columns[2:]:
         column.overflow = "fold"  # a path or a reason is never cut short: it wraps, whole
     for r in records:
-        table.add_row(_(STATUS_NAMES[r.status]) if r.status in STATUS_NAMES else r.status, str(r.chunks), r.path, (r.error or "") if args.errors else r.format)
+        table.add_row(_(STATUS_NAMES[r.status]) if r.status in STATUS_NAMES else r.status, str(r.chunks),
+                      markup_safe(r.path), markup_safe(r.error or "") if args.errors else r.format)
     Console().print(table)
     return 0
 

@@ -13,8 +13,9 @@ import converters
 
 from ..core import models
 from ..core.service import IpponService
-from ..locale import N_, _
 from .progress import ProgressBar, describe_conversion
+from ..locale import N_, _
+from .terminal import markup_safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -144,28 +145,29 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
         }, ensure_ascii=False))
         return 0
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table("model", "kind", "params", "formats", "installed", box=None, title="Catalog")
     for e in catalog:
         names = [f"{n}{' *' if n in in_use else ''}" for n in by_model.get(e.name, [])]
         label = e.name + (" (alternative)" if e.alternative else "")
-        table.add_row(label, e.kind, f"{e.params_b:g}B", ", ".join(e.formats()), "\n".join(names))
+        table.add_row(markup_safe(label), e.kind, f"{e.params_b:g}B", ", ".join(e.formats()),
+                      markup_safe("\n".join(names), keep_newlines=True))
     console = Console()
     console.print(table)
     configured = configured_models(service, in_use)
     if configured:
         setting = Table(_("role"), _("config.toml"), _("installed as"), box=None, title=_("Configured"))
         for row in configured:
-            setting.add_row(_(ROLE_NAMES[row["role"]]), escape(row["value"]),
-                            escape(row["installed"] or _("(its own path or name)")))
+            setting.add_row(_(ROLE_NAMES[row["role"]]), markup_safe(row["value"]),
+                            markup_safe(row["installed"] or _("(its own path or name)")))
         setting.columns[1].overflow = "fold"
         console.print(setting)
     if installed:
         mine = Table("installed", "kind", "format", "size", "used as", box=None, title="Installed")
         for m in installed:
-            mine.add_row(m.name, m.kind, f"{m.format} {m.quant}", _size(m.size_bytes), in_use.get(m.name, ""))
+            mine.add_row(markup_safe(m.name), m.kind, f"{m.format} {m.quant}", _size(m.size_bytes),
+                         in_use.get(m.name, ""))
         console.print(mine)
     elif configured:
         console.print(_("Nothing in the models folder yet; config.toml uses the models above. "

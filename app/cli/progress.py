@@ -10,6 +10,7 @@ from typing import Any
 import converters
 
 from ..core.ingest import IngestProgress
+from .terminal import markup_safe
 
 # event -> (stage, done, total, description)
 Describe = Callable[[Any], tuple[str, int, int, str]]
@@ -21,7 +22,7 @@ def describe_conversion(event: converters.ConversionProgress) -> tuple[str, int,
 
 def describe_ingest(event: IngestProgress) -> tuple[str, int, int, str]:
     label = {"index": "files", "embed": "vectors", "scan": "scan"}.get(event.phase, event.phase)
-    detail = f"{event.chunks} chunks  {Path(event.path).name}" if event.phase == "index" else ""
+    detail = f"{event.chunks} chunks  {markup_safe(Path(event.path).name)}" if event.phase == "index" else ""
     return event.phase, event.done, event.total, f"{label} {detail}"
 
 

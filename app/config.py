@@ -46,7 +46,8 @@ class Config:
     serve_origins: tuple[str, ...] = ()  # browser origins allowed by CORS; none by default
     serve_max_body_kb: int = 1024  # larger request bodies are refused with 413
     serve_max_tokens: int = 4096  # the most tokens one request may ask a model to generate
-    serve_queue: int = 16  # requests that may wait for each model; more are told 429 (try later)
+    serve_queue: int = 64  # requests that may wait for the embedder and for the reranker; more get 429
+    serve_chat_queue: int = 8  # generations that may wait for the LLM; more are told 429 (try later)
 
     @property
     def config_file(self) -> Path:
@@ -82,6 +83,7 @@ _CHECKS = {
     "serve_max_body_kb": (int, lambda v: 1 <= v <= 1024 * 1024, "a whole number of kilobytes from 1 to 1048576"),
     "serve_max_tokens": (int, lambda v: 1 <= v <= 1_000_000, "a whole number from 1 to 1000000"),
     "serve_queue": (int, lambda v: 0 <= v <= 10_000, "a whole number from 0 to 10000"),
+    "serve_chat_queue": (int, lambda v: 0 <= v <= 10_000, "a whole number from 0 to 10000"),
 }
 
 

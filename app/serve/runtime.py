@@ -59,7 +59,8 @@ class ServeRuntime:
         self.workers: dict[str, ModelWorker] = {}
 
         def on_worker(role: str, model: Any) -> WorkerBoundModel:
-            self.workers[role] = ModelWorker(role, model, queue_size=self.config.serve_queue)
+            waiting = self.config.serve_chat_queue if role == "chat" else self.config.serve_queue
+            self.workers[role] = ModelWorker(role, model, queue_size=waiting)
             return WorkerBoundModel(self.workers[role])
 
         service.load_models(wrap=on_worker)
@@ -176,7 +177,8 @@ class ServeRuntime:
 
     def health(self) -> dict[str, Any]:
         def describe(status: WorkerStatus) -> dict[str, Any]:
-            return {"name": status.name, "loaded": True, "busy": status.admitted, "capacity": status.capacity}
+            return {"name": status.name, "loaded": True, "busy": status.admitted, "capacity": status.capacity,
+                    "cancelled": status.cancelled, "max_tokens_after_cancel": status.max_tokens_after_cancel}
 
         models = {role: describe(worker.status()) for role, worker in self.workers.items()}
         for role, key in (("chat", "llm"), ("embedder", "embedder"), ("reranker", "reranker")):

@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from engines import CancelToken
+from engines import CancelToken, ChatDone
 
 from ..errors import IpponError
 from ..locale import _
@@ -40,6 +40,8 @@ class WorkerStatus:
     name: str
     admitted: int  # requests holding a place (running or waiting)
     capacity: int
+    cancelled: int  # generations stopped by their cancel token (a client gone)
+    max_tokens_after_cancel: int  # the most tokens any of them produced after the token was set
 
 
 _STOP = object()
@@ -56,6 +58,8 @@ class ModelWorker:
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._mean_s = 1.0  # a running mean of a request's time, for Retry-After
+        self._cancelled = 0
+        self._max_late = 0
         self._thread = threading.Thread(target=self._run, name=f"ippon-{role}", daemon=True)
         self._thread.start()
 
@@ -64,7 +68,7 @@ class ModelWorker:
         return str(getattr(self.model, "name", self.role))
 
     def status(self) -> WorkerStatus:
-        return WorkerStatus(self.role, self.name, self._admitted, self.capacity)
+        return WorkerStatus(self.role, self.name, self._admitted, self.capacity, self._cancelled, self._max_late)
 
     @contextmanager
     def admitted(self) -> Iterator[None]:
@@ -99,11 +103,17 @@ class ModelWorker:
         done = object()
 
         def produce() -> None:
+            late = 0  # tokens after the cancel token was set: the promise is at most one
             try:
                 for event in getattr(self.model, method)(*args, cancel=cancel, **kwargs):
+                    late += cancel is not None and cancel.cancelled and not isinstance(event, ChatDone)
                     events.put(event)
             except BaseException as exc:  # handed to the consumer, who raises it where it can be reported
                 events.put(_Failure(exc))
+            if cancel is not None and cancel.cancelled:
+                with self._lock:
+                    self._cancelled += 1
+                    self._max_late = max(self._max_late, late)
             events.put(done)
 
         future: Future = Future()

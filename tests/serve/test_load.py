@@ -43,7 +43,7 @@ class SlowRecordingChat:
 @pytest.fixture(scope="module")
 def busy(tmp_path_factory, engine_models):
     """A random-weight LLM (it never stops early) and no room to wait: one request per model at a time."""
-    home, docs = write_home(tmp_path_factory.mktemp("busy"), engine_models, llm="llm-untied", serve_queue=0)
+    home, docs = write_home(tmp_path_factory.mktemp("busy"), engine_models, llm="llm-untied", serve_queue=0, serve_chat_queue=0)
     run = start(home, docs)
     yield run
     run.server.stop()
@@ -100,6 +100,8 @@ def test_a_disconnecting_stream_cancels_its_generation_within_a_token(busy):
     again = httpx.post(busy.url + "/v1/chat/completions", json=_chat_body(4, stream=False), headers=busy.headers,
                        timeout=60)
     assert again.status_code == 200  # the worker is free for the next request
+    chat = httpx.get(busy.url + "/health", timeout=30).json()["models"]["chat"]
+    assert chat["cancelled"] >= 1 and chat["max_tokens_after_cancel"] <= 1  # what the benchmark reads
 
 
 def test_a_full_embedder_is_429_for_search_too(busy):

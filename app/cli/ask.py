@@ -13,7 +13,9 @@ from ..core.answer import AskDone, AskSources, source_label
 from ..core.conversation import AskTurn
 from ..core.retrieval import SearchFilters
 from ..core.service import IpponService
+from ..core.snippets import make_snippet
 from ..locale import _
+from .library import upgrade_index_if_needed
 from .options import add_thinking_options, chat_settings, positive, print_delta
 from .terminal import visible
 from .threads import add_thread_options, chosen_thread
@@ -67,20 +69,24 @@ def _settings(args: argparse.Namespace, service: IpponService, limit: int | None
 
 
 def run_search(args: argparse.Namespace, service: IpponService) -> int:
+    upgrade_index_if_needed(service, quiet=args.json)
     found = service.search(args.query, _settings(args, service, args.limit))
+    snippets = [make_snippet(args.query, r.hit.text) for r in found.results]
     rows = [{"path": r.hit.path, "page": r.hit.page, "slide": r.hit.slide, "heading": r.hit.heading,
              "score": round(r.score, 6), "text": r.hit.text, "char_start": r.hit.char_start,
-             "char_end": r.hit.char_end} for r in found.results]
+             "char_end": r.hit.char_end, "snippet": s.as_dict()} for r, s in zip(found.results, snippets, strict=True)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     if not rows:
         print("No results.", file=sys.stderr)
         return 0
-    for n, row in enumerate(rows, 1):
-        snippet = visible(" ".join(row["text"].split())[:100])
+    # On a terminal the matched words are bold; in a pipe the snippet stays plain text.
+    before, after = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("", "")
+    for n, (row, snippet) in enumerate(zip(rows, snippets, strict=True), 1):
+        text = snippet.marked(before=before, after=after, shown=visible)
         label = visible(source_label(row["path"], row["page"], row["slide"]))
-        print(f"{n:2}. {row['score']:.4f}  {label}\n    {snippet}")
+        print(f"{n:2}. {row['score']:.4f}  {label}\n    {text}")
     print(f"[{found.mode}{', reranked' if found.reranked else ''}; "
           + ", ".join(f"{k} {v:.0f} ms" for k, v in found.timings.items()) + "]", file=sys.stderr)
     return 0
@@ -103,6 +109,7 @@ def print_sources(done: AskDone, *, shown=str) -> None:  # noqa: ANN001 - makes 
 
 
 def run_ask(args: argparse.Namespace, service: IpponService) -> int:
+    upgrade_index_if_needed(service, quiet=args.json)
     cancel = engines.CancelToken()
     done: AskDone | None = None
     turn: AskTurn | None = None

@@ -86,6 +86,25 @@ def run_reindex(args: argparse.Namespace, service: IpponService) -> int:
     return _run_ingest(args, lambda **kw: service.reindex(vectors_only=args.vectors, **kw))
 
 
+def upgrade_index_if_needed(service: IpponService, *, quiet: bool) -> None:
+    """Bring a library made by an older Ippon to the current keyword index before searching it (once)."""
+    if not service.index_outdated():
+        return
+    from ..core.library import LibraryBusyError
+
+    if not quiet:
+        print(_("Updating this library's keyword index for the new Japanese search (once)…"), file=sys.stderr)
+    cancel = threading.Event()
+    with ProgressBar(describe_ingest, enabled=not quiet) as on_progress:
+        try:
+            service.upgrade_index(progress=on_progress, cancel=cancel)
+        except LibraryBusyError:
+            pass  # another process is writing (and will upgrade it); the old index answers meanwhile
+        except KeyboardInterrupt:
+            cancel.set()
+            raise
+
+
 def run_remove(args: argparse.Namespace, service: IpponService) -> int:
     removed = service.remove(args.paths)
     print(json.dumps({"removed": removed}) if args.json else
@@ -109,8 +128,8 @@ def run_sources(args: argparse.Namespace, service: IpponService) -> int:
     for column in table.columns[2:]:
         column.overflow = "fold"  # a path or a reason is never cut short: it wraps, whole
     for r in records:
-        table.add_row(_(STATUS_NAMES[r.status]) if r.status in STATUS_NAMES else r.status, str(r.chunks),
-                      markup_safe(r.path), markup_safe(r.error or "") if args.errors else r.format)
+        table.add_row(_(STATUS_NAMES[r.status]) if r.status in STATUS_NAMES else r.status, str(r.chunks), markup_safe(r.path),
+                      markup_safe(r.error or "") if args.errors else markup_safe(r.format))
     Console().print(table)
     return 0
 

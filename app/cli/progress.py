@@ -21,7 +21,8 @@ def describe_conversion(event: converters.ConversionProgress) -> tuple[str, int,
 
 
 def describe_ingest(event: IngestProgress) -> tuple[str, int, int, str]:
-    label = {"index": "files", "embed": "vectors", "scan": "scan"}.get(event.phase, event.phase)
+    label = {"index": "files", "embed": "vectors", "scan": "scan", "analyse": "keyword index"}.get(event.phase,
+                                                                                                event.phase)
     detail = f"{event.chunks} chunks  {markup_safe(Path(event.path).name)}" if event.phase == "index" else ""
     return event.phase, event.done, event.total, f"{label} {detail}"
 

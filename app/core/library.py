@@ -20,7 +20,8 @@ from ..config import Config
 from ..errors import IpponError
 from .discovery import LinkPolicy, is_under
 from .exclusions import ExclusionList
-from .ingest import ChunkingSettings, IngestSummary, ProgressCallback, embed_pending, ensure_exists, index_paths
+from .ingest import (ChunkingSettings, IngestProgress, IngestSummary, ProgressCallback, embed_pending, ensure_exists,
+                     index_paths)
 from .store import LibraryStore, SourceRecord, normalize_path
 
 
@@ -98,6 +99,8 @@ class Library:
         ensure_exists(paths)
         new = [str(Path(p).expanduser().absolute()) for p in paths]
         with self.writing():
+            if not self._upgrade_index(progress, cancel):
+                return IngestSummary(cancelled=True)
             roots = {r.key: r for r in self.roots()}
             for path in new:
                 key = normalize_path(path)
@@ -136,6 +139,8 @@ class Library:
                 cancel: threading.Event | None = None) -> IngestSummary:
         """Bring every root up to date (what `ippon add` does for new paths)."""
         with self.writing():
+            if not self._upgrade_index(progress, cancel):
+                return IngestSummary(cancelled=True)
             summary = index_paths(self.store, [r.path for r in self.roots()], chunking=self.chunking,
                                   max_bytes=self.config.max_file_bytes, progress=progress, cancel=cancel,
                                   excluded=self.exclusions.matcher(), links=self.link_policy())
@@ -147,6 +152,8 @@ class Library:
                 cancel: threading.Event | None = None) -> IngestSummary:
         """Parse everything again (or, with vectors_only, recompute every vector with the current embedder)."""
         with self.writing():
+            if not self._upgrade_index(progress, cancel):
+                return IngestSummary(cancelled=True)
             summary = IngestSummary()
             if not vectors_only:
                 self.store.remove_sources(s.source_id for s in self.store.sources())
@@ -156,6 +163,19 @@ class Library:
             if not summary.cancelled:
                 summary.vectors = self._embed(progress, cancel, replace=True)
         return summary
+
+    def upgrade_index(self, *, progress: ProgressCallback | None = None,
+                      cancel: threading.Event | None = None) -> bool:
+        """Rebuild the keyword index of a library made by older code (store.upgrade_index); False if cancelled."""
+        with self.writing():
+            return self._upgrade_index(progress, cancel)
+
+    def _upgrade_index(self, progress: ProgressCallback | None, cancel: threading.Event | None) -> bool:
+        # Every write needs the current chunk columns, so each writer upgrades first (a no-op once done).
+        on_progress = None if progress is None else (
+            lambda done, total: progress(IngestProgress("analyse", done, total, chunks=done)))
+        self.store.upgrade_index(progress=on_progress, cancel=cancel)
+        return not self.store.index_outdated()
 
     def embed_pending(self, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
                       batch_size: int = 32) -> int:

@@ -95,6 +95,14 @@ class IpponService:
                 cancel: threading.Event | None = None) -> IngestSummary:
         return self.library.reindex(vectors_only=vectors_only, progress=progress, cancel=cancel)
 
+    def index_outdated(self) -> bool:
+        """The keyword index comes from older code: `upgrade_index` rebuilds it (searches work meanwhile)."""
+        return self.library.store.index_outdated()
+
+    def upgrade_index(self, *, progress: ProgressCallback | None = None,
+                      cancel: threading.Event | None = None) -> bool:
+        return self.library.upgrade_index(progress=progress, cancel=cancel)
+
     def search_keywords(self, query: str, *, limit: int = 10) -> list[Hit]:
         return self.library.store.search_lexical(query, limit=limit)
 

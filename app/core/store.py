@@ -18,8 +18,9 @@ and makes the next run redo the batch, with the same chunk ids: no duplicates.
 from __future__ import annotations
 
 import hashlib
+import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,9 +29,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import IpponError
+from .analysis import ANALYSIS_VERSION, analyzer
 from .lance_reader import LanceReader, can_run_here, open_reader
 
 FLAT_SEARCH_LIMIT = 20_000  # vectors; above this an IVF_HNSW_SQ index is built
+
+# The analysed terms of each chunk (app/core/analysis.py), full-text indexed as they are. The field's
+# metadata names the analysis that made them; a library from older code fills a column of the other
+# name first and renames it when whole, so a search never sees half an index (`upgrade_index`).
+TERMS = "search_terms"
+_TERMS_FILLING = "search_terms_filling"
+_TERMS_BATCH = 2000
 
 # Left out of the full-text index and of queries: particles and auxiliaries would otherwise make
 # every Japanese question match every chunk ("の"), and drown the words that matter in BM25.
@@ -139,7 +148,14 @@ _HIT_COLUMNS = [f.name for f in fields(Hit) if f.name != "score"]
 def _schema(record_type: type, pa: Any) -> Any:
     types = {"str": pa.string(), "str | None": pa.string(), "int": pa.int64(), "int | None": pa.int64(),
              "datetime | None": pa.timestamp("us", tz="UTC"), "bytes | None": pa.binary()}
-    return pa.schema([pa.field(f.name, types[str(f.type)]) for f in fields(record_type)])
+    columns = [pa.field(f.name, types[str(f.type)]) for f in fields(record_type)]
+    if record_type is ChunkRecord:
+        columns.append(_terms_field(TERMS, pa))
+    return pa.schema(columns)
+
+
+def _terms_field(name: str, pa: Any) -> Any:
+    return pa.field(name, pa.string(), nullable=True, metadata={"analysis": ANALYSIS_VERSION})
 
 
 class LibraryStore:
@@ -308,14 +324,9 @@ class LibraryStore:
 
     def optimize(self) -> None:
         """Build the indexes that are missing and fold new rows into them; drop old versions."""
-        from lancedb.index import FTS
-
         names = {i.name for i in self._chunks.list_indices()}
-        if "search_text_idx" not in names and self._chunks.count_rows():
-            # ICU word segmentation handles Japanese; no stemming (English-only); our own stop words.
-            self._chunks.create_index("search_text", config=FTS(base_tokenizer="icu", stem=False, ascii_folding=True,
-                                                                remove_stop_words=True,
-                                                                custom_stop_words=list(STOP_WORDS)))
+        if f"{TERMS}_idx" not in names and self._terms_version() == ANALYSIS_VERSION and self._chunks.count_rows():
+            self._index_terms()
         if self.embedder() is not None and "vector_idx" not in names:
             with_vectors = self._chunks.count_rows("vector IS NOT NULL")
             if with_vectors > FLAT_SEARCH_LIMIT:
@@ -329,11 +340,85 @@ class LibraryStore:
         return reader.count_rows("chunks") if reader is not None else self._chunks.count_rows()
 
     def search_lexical(self, query: str, *, limit: int = 20, where: str | None = None) -> list[Hit]:
+        """The chunks that best match the query's words, compound parts and spelling variants (BM25)."""
         text = search_text(query).strip()
         if not text or not self.count_chunks():
             return []
-        rows = self._full_text("search_text", text, limit=limit, where=where)
+        if self._terms_version() is None:
+            # A library from before the analysed terms, not upgraded yet (another process holds the lock):
+            # its ICU index still answers.
+            rows = self._full_text("search_text", text, limit=limit, where=where)
+        else:
+            terms = analyzer().query_terms(text).terms
+            if not terms:
+                return []  # only particles and question words: nothing decides a ranking
+            rows = self._full_text(TERMS, terms, limit=limit, where=where)
         return [_hit(r, r["_score"]) for r in rows]
+
+    # --- the analysed terms: version and upgrade --------------------------------------------
+
+    def _terms_version(self, name: str = TERMS) -> str | None:
+        reader = self._native()
+        if reader is not None and not reader.exists("chunks"):
+            return ANALYSIS_VERSION  # a new library: its table is made with the current terms
+        schema = reader.schema("chunks") if reader is not None else self._chunks.schema
+        if name not in schema.names:
+            return None
+        return (schema.field(name).metadata or {}).get(b"analysis", b"").decode()
+
+    def index_outdated(self) -> bool:
+        """True when the keyword index comes from an older analysis (or none): `upgrade_index` rebuilds it."""
+        return self._terms_version() != ANALYSIS_VERSION and self.count_chunks() > 0
+
+    def upgrade_index(self, *, progress: Callable[[int, int], None] | None = None,
+                      cancel: threading.Event | None = None) -> int:
+        """Analyse every chunk's text again into the current terms and index them; returns the chunks done.
+
+        Resumable: a cancelled or killed run leaves a half-filled column under another name, which the
+        next run continues. Searches keep using the old index until the new one is whole. The caller holds
+        the library's write lock.
+        """
+        if not self.index_outdated():
+            return 0
+        table, pa = self._chunks, self._pa
+        if self._terms_version(_TERMS_FILLING) not in (None, ANALYSIS_VERSION):
+            table.drop_columns([_TERMS_FILLING])  # left by a run of other code: start over
+        if _TERMS_FILLING not in table.schema.names:
+            table.add_columns([_terms_field(_TERMS_FILLING, pa)])
+        total, done = table.count_rows(), table.count_rows(f"{_TERMS_FILLING} IS NOT NULL")
+        analyse = analyzer().analyse
+        while True:
+            if cancel is not None and cancel.is_set():
+                return done
+            rows = (table.search().where(f"{_TERMS_FILLING} IS NULL").select(["chunk_id", "search_text"])
+                    .limit(_TERMS_BATCH).to_arrow())
+            if not rows.num_rows:
+                break
+            terms = [analyse(text).terms for text in rows["search_text"].to_pylist()]
+            batch = pa.table({"chunk_id": rows["chunk_id"], _TERMS_FILLING: pa.array(terms, pa.string())})
+            table.merge_insert("chunk_id").when_matched_update_all().execute(batch)
+            done += rows.num_rows
+            if progress is not None:
+                progress(done, total)
+        names = {i.name for i in table.list_indices()}
+        if TERMS in table.schema.names:
+            if f"{TERMS}_idx" in names:
+                table.drop_index(f"{TERMS}_idx")
+            table.drop_columns([TERMS])
+        table.alter_columns({"path": _TERMS_FILLING, "rename": TERMS})
+        self._index_terms()
+        if "search_text_idx" in names:
+            table.drop_index("search_text_idx")  # the ICU index of older libraries: nothing reads it now
+        table.optimize(cleanup_older_than=timedelta(minutes=5))
+        return done
+
+    def _index_terms(self) -> None:
+        from lancedb.index import FTS
+
+        # The terms are final (analysis.py): split on spaces only, no stemming, no stop words of lance's.
+        self._chunks.create_index(TERMS, config=FTS(base_tokenizer="whitespace", lower_case=True, stem=False,
+                                                    remove_stop_words=False, ascii_folding=True,
+                                                    max_token_length=64), replace=True)
 
     def _full_text(self, column: str, text: str, *, limit: int, where: str | None) -> list[dict[str, Any]]:
         """Rows (the Hit columns and `_score`) of the best `limit` matches of `text` in `column`'s index."""
@@ -383,6 +468,8 @@ def _hit(row: dict[str, Any], score: float) -> Hit:
 
 def _row(record: Any) -> dict[str, Any]:
     row = {f.name: getattr(record, f.name) for f in fields(record)}
+    if isinstance(record, ChunkRecord):  # every write of a chunk carries its analysed terms
+        row[TERMS] = analyzer().analyse(record.search_text).terms
     for key, value in row.items():
         if isinstance(value, datetime) and value.tzinfo is None:
             row[key] = value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,252 @@
+"""Japanese text analysis for keyword search: the same steps for a chunk and for a query.
+
+NFKC, then Sudachi (core dictionary, split mode A, so 耐熱性能 is 耐熱 + 性能) with each word
+replaced by its normalized form (問合せ -> 問い合わせ, サーバ -> サーバー), then the katakana
+long-vowel rule Sudachi's dictionary leaves out (メモリー -> メモリ, コンピューター -> コンピュータ),
+then particles, auxiliaries, pronouns and question words are dropped. Two term lists come out:
+
+- `words`: the normalized words, for an index that ranks whole words;
+- `grams`: character bigrams of each run of kept words (the normalized words written together,
+  so a compound's bigrams cross its word boundaries), for an index that finds any part of a
+  compound the dictionary does not split (裁判 in 裁判所) and survives segmentation differences.
+
+Both go into one space-separated column that LanceDB indexes with its `whitespace` tokenizer,
+so what the index holds is exactly what this module produced, and one BM25 query ranks by
+both. Measured on ../shared/ja-retrieval-dev (scripts/bench/search_quality.py), one index of
+words and bigrams together beat each alone and beat reciprocal rank fusion of the two.
+
+Sudachi's dictionary takes a noticeable moment to load (about 0.15 s on a laptop, more on a cold
+disk), so the analyser is made on first use and kept for the process.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import IpponError
+from ..locale import _
+
+# Bumped whenever a change here changes the terms: stored libraries then rebuild their index.
+ANALYSIS_VERSION = "ja-sudachi-a-3"
+
+MAX_QUERY_CHARS = 1000
+# Sudachi rejects inputs over 49149 bytes; pieces stay well under it (3 bytes per kana/kanji).
+_PIECE_CHARS = 12_000
+# Kuromoji's katakana stemmer drops a trailing ー from words of this length or more (JIS Z 8301 style),
+# so メモリー and メモリ meet while ビール (3) and ビル stay apart.
+_LONG_VOWEL_MIN = 4
+# Parts of speech that never decide a ranking (particles, auxiliaries, symbols, pronouns, adnominals
+# such as この/どの, interjections).
+_DROPPED_POS = {"助詞", "助動詞", "補助記号", "空白", "記号", "代名詞", "連体詞", "感動詞"}
+# Question words and request forms, by normalized form (Sudachi writes する as 為る and so on).
+_DROPPED_WORDS = {
+    "何", "なに", "なん", "どう", "どうして", "なぜ", "何故", "いつ", "何時", "どこ", "何処", "誰", "だれ", "いくつ", "幾つ",
+    "いくら", "幾ら", "どれ", "どちら", "どっち", "どんな", "如何", "いかが", "教える", "下さる", "くださる", "願う",
+    "為る", "する", "有る", "ある", "居る", "いる", "成る", "なる", "出来る", "できる", "と言う", "言う", "云う",
+    "物", "もの", "事", "こと", "為", "ため", "様", "よう", "等", "など", "について", "とは",
+    "a", "an", "the", "is", "are", "was", "were", "be", "of", "to", "in", "on", "at", "by", "for", "with",
+    "and", "or", "it", "this", "that", "what", "how", "which", "who", "when", "where", "do", "does", "did",
+}
+# Verbs that with a preceding に form a compound particle (について, に関して, によって, において, にとって):
+# as such they say nothing about the topic.
+_PARTICLE_VERBS = {"つく", "関する", "対する", "よる", "おく", "とる", "取る", "際する"}
+_KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
+_WORD_CHARS = re.compile(r"\w")
+_ASCII_WORD = re.compile(r"[\x21-\x7e]+")
+_SPACE = re.compile(r"\s+")
+
+
+class AnalysisError(IpponError):
+    """Japanese analysis cannot run (the dictionary is missing or broken)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One kept word: its normalized form, and where it stands in the analysed text."""
+
+    term: str
+    start: int  # character offsets in the NFKC text
+    end: int
+    joined: bool  # written right after the previous kept word (no dropped word or space between)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    words: list[str]
+    grams: list[str]
+
+    @property
+    def terms(self) -> str:
+        """What the index column holds (and what a query searches): words and bigrams, space-separated."""
+        return " ".join(self.words + self.grams)
+
+
+class JapaneseAnalyzer:
+    """Sudachi in split mode A, loaded once; `tokens`, `analyse` and `match_ranges` are thread-safe."""
+
+    def __init__(self) -> None:
+        try:
+            from sudachipy import Dictionary, SplitMode
+        except ImportError as exc:
+            raise AnalysisError(_("Japanese search needs sudachipy and sudachidict_core: please install them "
+                                  "(pip install sudachipy sudachidict_core)")) from exc
+        try:
+            self._dictionary = Dictionary(dict="core")
+        except Exception as exc:  # noqa: BLE001 - sudachipy raises plain exceptions for a missing dictionary
+            raise AnalysisError(_("the Sudachi dictionary cannot be loaded ({reason}); please reinstall "
+                                  "sudachidict_core").format(reason=exc)) from exc
+        self._mode = SplitMode.A
+        self._local = threading.local()  # a Sudachi tokenizer is not shareable between threads
+
+    def _tokenizer(self) -> Any:
+        tokenizer = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:
+            tokenizer = self._local.tokenizer = self._dictionary.tokenizer(mode=self._mode)
+        return tokenizer
+
+    def tokens(self, text: str) -> list[Token]:
+        """The kept words of `text` (already NFKC), with their offsets."""
+        tokenizer = self._tokenizer()
+        kept: list[Token] = []
+        last_end = -1
+        for offset, piece in _pieces(text):
+            previous = None
+            for morpheme in tokenizer.tokenize(piece):
+                term = _term(morpheme, previous)
+                previous = morpheme
+                if term is None:
+                    continue
+                start = offset + morpheme.begin()
+                kept.append(Token(term, start, offset + morpheme.end(), start == last_end))
+                last_end = offset + morpheme.end()
+        return kept
+
+    def analyse(self, text: str) -> Analysis:
+        tokens = self.tokens(normalize(text))
+        return Analysis([t.term for t in tokens], list(_bigrams(tokens)))
+
+    def query_terms(self, query: str) -> Analysis:
+        """A query's terms: the same analysis, each term once (a repeated word does not weigh more).
+        Only the query's first characters count: a pasted page must not become a huge query."""
+        analysis = self.analyse(query[:MAX_QUERY_CHARS])
+        return Analysis(list(dict.fromkeys(analysis.words)), list(dict.fromkeys(analysis.grams)))
+
+    def match_ranges(self, query: str, text: str) -> list[tuple[int, int]]:
+        """Character ranges of `text` (already NFKC) where the query's words or their variants stand, merged.
+
+        A word of the text matches when its term equals a query word; a query word found inside a longer
+        word of the text (耐熱 in a 耐熱性 the dictionary keeps whole) marks that part of it.
+        """
+        wanted = set(self.query_terms(query).words)
+        if not wanted:
+            return []
+        ranges = []
+        for token in self.tokens(text):
+            if token.term in wanted:
+                ranges.append((token.start, token.end))
+                continue
+            surface = text[token.start:token.end]
+            for word in wanted:
+                at = surface.find(word) if len(word) >= 2 else -1
+                if at >= 0:
+                    ranges.append((token.start + at, token.start + at + len(word)))
+        return _merge(ranges)
+
+
+def normalize(text: str) -> str:
+    """The text every index and query starts from (the stored search text is this form too)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+_analyzer: JapaneseAnalyzer | None = None
+_analyzer_lock = threading.Lock()
+
+
+def analyzer() -> JapaneseAnalyzer:
+    """The process's analyser, made on first use (the dictionary load is the cost worth paying once)."""
+    global _analyzer
+    if _analyzer is None:
+        with _analyzer_lock:
+            if _analyzer is None:
+                _analyzer = JapaneseAnalyzer()
+    return _analyzer
+
+
+def _term(morpheme: Any, previous: Any) -> str | None:
+    """The word's search term, or None for a word that must not decide a ranking."""
+    pos = morpheme.part_of_speech()
+    if pos[0] in _DROPPED_POS or pos[1] == "非自立可能":
+        return None
+    form, lemma = morpheme.normalized_form(), morpheme.dictionary_form()
+    if form in _DROPPED_WORDS or lemma in _DROPPED_WORDS or form.startswith("何"):
+        return None
+    before = previous.surface() if previous is not None else ""
+    if before == "に" and pos[0] == "動詞" and (lemma in _PARTICLE_VERBS or form in _PARTICLE_VERBS):
+        return None
+    if before in ("何", "なん", "幾") and (pos[0] == "接尾辞" or pos[2].startswith("助数詞")):
+        return None  # the counter of a question (何人, 何年, 第何条) asks; it does not name a topic
+    if pos[1] == "数詞" or morpheme.surface().isascii():
+        # Sudachi writes 二 as 2 only where it stands alone (二酸化 keeps 二酸), and an English word as
+        # katakana (backup -> バックアップ): the written form is what both sides agree on.
+        form = morpheme.surface()
+    term = _SPACE.sub("", form).lower()
+    if not term or not _WORD_CHARS.search(term):
+        return None
+    return unify_long_vowel(term)
+
+
+def unify_long_vowel(word: str) -> str:
+    """メモリー -> メモリ: a katakana word's trailing long-vowel mark, when the word is long enough."""
+    if len(word) >= _LONG_VOWEL_MIN and word.endswith("ー") and _KATAKANA.fullmatch(word):
+        return word.rstrip("ー")
+    return word
+
+
+def _bigrams(tokens: list[Token]) -> Iterator[str]:
+    """Bigrams of each run of joined words; Latin words and numbers stand as they are."""
+    run = ""
+    for token in tokens:
+        if _ASCII_WORD.fullmatch(token.term):
+            yield from _run_grams(run)
+            run = ""
+            yield token.term
+            continue
+        if not token.joined:
+            yield from _run_grams(run)
+            run = ""
+        run += token.term
+    yield from _run_grams(run)
+
+
+def _run_grams(run: str) -> Iterator[str]:
+    if len(run) == 1:
+        yield run
+    for i in range(len(run) - 1):
+        yield run[i:i + 2]
+
+
+def _pieces(text: str) -> Iterator[tuple[int, str]]:
+    """`text` in pieces Sudachi accepts, cut after a line break (or anywhere, for one huge line)."""
+    start = 0
+    while len(text) - start > _PIECE_CHARS:
+        cut = text.rfind("\n", start, start + _PIECE_CHARS)
+        end = cut + 1 if cut > start else start + _PIECE_CHARS
+        yield start, text[start:end]
+        start = end
+    if start < len(text):
+        yield start, text[start:]
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

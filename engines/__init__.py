@@ -4,14 +4,15 @@ Importing this package loads neither llama_cpp nor mlx; a backend's library is i
 when one of its models is loaded.
 """
 
-from .base import (AnswerDelta, CancelToken, Candidate, ChatDone, ChatEvent, ChatModel, ChatSettings, ChatStats,
+from .base import (AnswerDelta, CancelToken, Candidate, CandidateFailure, ChatDone, ChatEvent, ChatModel, ChatSettings, ChatStats,
                    Embedder, Message, PromptView, Reranker, ThinkingDelta, VisionReranker)
 from .errors import (ContextOverflowError, EngineError, MissingBackendError, ModelFileError, RemoteError,
                      UnsupportedError, WrongModelError)
-from .registry import BACKENDS, choose_backend, default_backend, load_chat_model, load_embedder, load_reranker
+from .registry import (BACKENDS, choose_backend, default_backend, is_vision_model, load_chat_model, load_embedder,
+                       load_reranker, load_vision_reranker)
 
-__all__ = ["BACKENDS", "AnswerDelta", "CancelToken", "Candidate", "ChatDone", "ChatEvent", "ChatModel",
+__all__ = ["BACKENDS", "AnswerDelta", "CancelToken", "Candidate", "CandidateFailure", "ChatDone", "ChatEvent", "ChatModel",
            "ChatSettings", "ChatStats", "ContextOverflowError", "Embedder", "EngineError", "Message",
            "MissingBackendError", "ModelFileError", "PromptView", "RemoteError", "Reranker", "ThinkingDelta",
            "UnsupportedError", "VisionReranker", "WrongModelError", "choose_backend", "default_backend",
-           "load_chat_model", "load_embedder", "load_reranker"]
+           "is_vision_model", "load_chat_model", "load_embedder", "load_reranker", "load_vision_reranker"]

@@ -88,9 +88,9 @@ def load_image(path: str | Path):  # noqa: ANN201 - a PIL.Image.Image
         with Image.open(path) as img:
             width, height = img.size  # from the header: nothing decoded yet
             if width * height > MAX_SOURCE_PIXELS or max(width, height) > MAX_SOURCE_SIDE:
-                raise ImageInputError(f"{path}: the image claims {width}x{height} pixels; at most "
-                                      f"{MAX_SOURCE_SIDE} a side and {MAX_SOURCE_PIXELS // 1_000_000} megapixels "
-                                      "are read")
+                raise ImageInputError(f"{path}: the image is too large: it claims {width}x{height} pixels; at "
+                                      f"most {MAX_SOURCE_SIDE} a side and {MAX_SOURCE_PIXELS // 1_000_000} "
+                                      "megapixels are read")
             try:
                 h, w = smart_resize(height, width)
             except ValueError:
@@ -105,8 +105,10 @@ def load_image(path: str | Path):  # noqa: ANN201 - a PIL.Image.Image
         raise ImageInputError(f"{path}: no such image file") from None
     except IsADirectoryError:
         raise ImageInputError(f"{path}: is a folder, not an image") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ImageInputError(f"{path}: not an image Ippon can read ({exc.__class__.__name__})") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, checked as it opens the header
+        raise ImageInputError(f"{path}: the image is too large: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageInputError(f"{path}: not an image Ippon can read") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's ways of saying "damaged"
         raise ImageInputError(f"{path}: the image is damaged or cut short ({exc})") from None
 

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .base import ChatModel, Embedder, Reranker
-from .errors import EngineError, MissingBackendError
+from .base import ChatModel, Embedder, Reranker, VisionReranker
+from .errors import EngineError, MissingBackendError, UnsupportedError
 
 BACKENDS = ("llamacpp", "mlx", "remote")
 
@@ -60,7 +60,10 @@ def _load(what: str, model: str | Path, backend: str, url: str | None, options: 
     name = choose_backend(model, backend=backend, url=url)
     if name == "remote":
         options = {**options, "url": url}
-    return getattr(backend_module(name), what)(model, **options)
+    loader = getattr(backend_module(name), what, None)
+    if loader is None:
+        raise UnsupportedError(f"the {name} backend cannot run this kind of model ({what.removeprefix('load_')})")
+    return loader(model, **options)
 
 
 def load_chat_model(model: str | Path, *, backend: str = "auto", url: str | None = None, **options: Any) -> ChatModel:
@@ -73,3 +76,30 @@ def load_embedder(model: str | Path, *, backend: str = "auto", url: str | None =
 
 def load_reranker(model: str | Path, *, backend: str = "auto", url: str | None = None, **options: Any) -> Reranker:
     return _load("load_reranker", model, backend, url, options)
+
+
+def load_vision_reranker(model: str | Path, *, backend: str = "auto", url: str | None = None,
+                         **options: Any) -> VisionReranker:
+    """Qwen3-VL-Reranker; a GGUF model takes `mmproj=` (default: mmproj-<name> beside it)."""
+    return _load("load_vision_reranker", model, backend, url, options)
+
+
+def is_vision_model(model: str | Path) -> bool:
+    """Whether a local model file or folder is a Qwen3-VL model (read from its header or config, nothing loaded)."""
+    path = Path(model).expanduser()
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        from .llamacpp_backend.gguf_header import read_gguf_header
+
+        try:
+            return read_gguf_header(path).get("general.architecture") == "qwen3vl"
+        except (OSError, EngineError):
+            return False
+    config = path / "config.json"
+    if path.is_dir() and config.is_file() and config.stat().st_size < 1 << 20:
+        import json
+
+        try:
+            return json.loads(config.read_text(encoding="utf-8")).get("model_type") == "qwen3_vl"
+        except (OSError, ValueError, AttributeError):
+            return False
+    return False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from pathlib import Path
 
 import engines
 
@@ -39,11 +41,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(handler=run_info)
 
-    rerank = commands.add_parser("rerank", help="print P(yes) for each document")
+    rerank = commands.add_parser("rerank", help="print P(yes) for each document (text first, then --image ones)")
     _model_options(rerank)
     rerank.add_argument("--query", required=True)
-    rerank.add_argument("documents", nargs="+", metavar="DOCUMENT")
+    rerank.add_argument("documents", nargs="*", metavar="DOCUMENT")
     rerank.add_argument("--instruction", help="the reranker instruction (default: web search)")
+    rerank.add_argument("--image", action="append", default=[], type=Path, metavar="IMG",
+                        help="an image document, scored by its pixels (a Qwen3-VL reranker; repeatable)")
+    rerank.add_argument("--query-image", action="append", default=[], type=Path, metavar="IMG",
+                        help="an image that is part of the query (a Qwen3-VL reranker; repeatable)")
+    rerank.add_argument("--mmproj", type=Path, metavar="FILE",
+                        help="the Qwen3-VL projector of a GGUF model (default: mmproj-<model> beside it)")
     rerank.set_defaults(handler=run_rerank)
 
 
@@ -100,6 +108,10 @@ def run_embed(args: argparse.Namespace, service: IpponService) -> int:
 
 
 def run_rerank(args: argparse.Namespace, service: IpponService) -> int:
+    if args.image or args.query_image or args.mmproj or engines.is_vision_model(args.model):
+        return run_vision_rerank(args, service)
+    if not args.documents:
+        raise engines.EngineError(_("give at least one document to rerank"))
     model = service.load_engine("reranker", args.model, backend=args.backend, url=args.url)
     try:
         scores = model.score(args.query, args.documents, instruction=args.instruction)
@@ -111,6 +123,34 @@ def run_rerank(args: argparse.Namespace, service: IpponService) -> int:
         for score, document in sorted(zip(scores, args.documents, strict=True), key=lambda p: -p[0]):
             print(f"{score:.4f}  {document[:70]}")
     return 0
+
+
+
+def run_vision_rerank(args: argparse.Namespace, service: IpponService) -> int:
+    """Qwen3-VL-Reranker: text documents, then images; a candidate that cannot be read gets null and its reason."""
+    candidates = [engines.Candidate(text=t) for t in args.documents] + [engines.Candidate(image=p) for p in args.image]
+    if not candidates:
+        raise engines.EngineError(_("give at least one document or --image to rerank"))
+    options = {"mmproj": args.mmproj} if args.mmproj else {}
+    model = service.load_engine("vision_reranker", args.model, backend=args.backend, url=args.url, **options)
+    failures: list[engines.CandidateFailure] = []
+    try:
+        scores = model.score(args.query, candidates, instruction=args.instruction, query_images=args.query_image,
+                             failures=failures)
+    finally:
+        model.close()
+    values = [None if math.isnan(s) else float(s) for s in scores]
+    labels = [c.text if c.text is not None else str(c.image) for c in candidates]
+    if args.json:
+        print(json.dumps({"scores": values, "errors": [{"index": f.index, "reason": f.reason} for f in failures]},
+                         ensure_ascii=False))
+    else:
+        ranked = sorted((p for p in zip(values, labels, strict=True) if p[0] is not None), key=lambda p: -p[0])
+        for score, label in ranked:
+            print(f"{score:.4f}  {label[:70]}")
+    for failure in failures:
+        print(_("not scored: {reason}").format(reason=failure.reason), file=sys.stderr)
+    return 1 if failures else 0
 
 
 def run_info(args: argparse.Namespace, service: IpponService) -> int:

@@ -214,9 +214,148 @@ def _external_links(folder: Path, sizes: Sizes) -> list[str]:
     return wrote
 
 
+# --- model files (issue 12, items 9 and 10, and the tracebacks list) ---------------------------
+
+# A Qwen3 config and a byte-level BPE tokenizer small enough to write by hand: enough for a folder
+# to pass the checks that come before the attack.
+_TINY_CONFIG = {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 8,
+                "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
+                "head_dim": 4, "vocab_size": 4}
+_TINY_TOKENIZER = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": None,
+                   "pre_tokenizer": None, "post_processor": None, "decoder": None,
+                   "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                             "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                             "vocab": {"a": 0, "b": 1, "c": 2, "d": 3}, "merges": []}}
+
+# Chat templates that try to exhaust memory or time, or break the renderer.
+HOSTILE_TEMPLATES = {
+    "repeat": "{{ 'A' * 4000000000 }}",
+    "center": "{{ 'a' | center(4000000000) }}",
+    "ljust": "{{ 'a'.ljust(4000000000) }}",
+    "format-width": "{{ '{:4000000000}'.format('a') }}",
+    "percent-width": "{{ '%4000000000s' % 'a' }}",
+    "nested-range": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "huge-range": "{% for i in range(10**12) %}{% endfor %}",
+    "doubling": "{% set ns = namespace(x='ab') %}{% for i in range(64) %}{% set ns.x = ns.x ~ ns.x %}"
+                "{% endfor %}{{ ns.x }}",
+    "macro-recursion": "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+    "macro-doubling": "{% macro f(x) %}{{ f(x ~ x) }}{% endmacro %}{{ f('ab') }}",
+    "include": "{% include 'secret.txt' %}",
+    "syntax-error": "{% for %}",
+    "deep-nesting": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+}
+
+
+def _gguf_bytes(n_tensors: int, kvs: list[bytes]) -> bytes:
+    import struct
+
+    return b"GGUF" + struct.pack("<IQQ", 3, n_tensors, len(kvs)) + b"".join(kvs)
+
+
+def _gguf_key(key: str, vtype: int, value: bytes) -> bytes:
+    import struct
+
+    raw = key.encode()
+    return struct.pack("<Q", len(raw)) + raw + struct.pack("<I", vtype) + value
+
+
+def write_nested_gguf(out: Path, depth: int = 100_000) -> Path:
+    """Metadata arrays of arrays `depth` deep: a recursive reader ends in RecursionError."""
+    import struct
+
+    nested = struct.pack("<IQ", 9, 1) * depth + struct.pack("<IQ", 4, 0)  # array(array(...(uint32[0])))
+    out.write_bytes(_gguf_bytes(0, [_gguf_key("general.architecture", 8, struct.pack("<Q", 5) + b"qwen3"),
+                                    _gguf_key("general.nested", 9, nested)]))
+    return out
+
+
+def write_gguf_claiming_tensors(out: Path, count: int = 2**62) -> Path:
+    """A GGUF of under 100 bytes that claims `count` tensors."""
+    import struct
+
+    out.write_bytes(_gguf_bytes(count, [_gguf_key("general.architecture", 8, struct.pack("<Q", 5) + b"qwen3")]))
+    return out
+
+
+def write_truncated_gguf(out: Path) -> Path:
+    """A Qwen3 chat GGUF whose one tensor is cut in half: its header reads fine."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(out, "qwen3")
+    writer.add_type(gguf.GGUFType.MODEL)
+    writer.add_context_length(64)
+    writer.add_tensor("token_embd.weight", np.ones((256, 64), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with open(out, "r+b") as fh:
+        fh.truncate(out.stat().st_size - 32 * 1024)
+    return out
+
+
+def write_tiny_checkpoint(folder: Path) -> Path:
+    """config.json and tokenizer.json only: a folder that passes the checks before the weights."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(_TINY_CONFIG), encoding="utf-8")
+    (folder / "tokenizer.json").write_text(json.dumps(_TINY_TOKENIZER), encoding="utf-8")
+    return folder
+
+
+def write_nested_safetensors(folder: Path, depth: int = 100_000) -> Path:
+    """A checkpoint whose safetensors header is JSON nested `depth` deep."""
+    header = b'{"a":' + b"[" * depth + b"]" * depth + b"}"
+    write_tiny_checkpoint(folder)
+    (folder / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+    return folder
+
+
+def write_escaping_weight_map(folder: Path, shard: str = "../../outside.safetensors") -> Path:
+    """A checkpoint whose shard index sends a tensor to a file outside the folder."""
+    import json
+
+    write_tiny_checkpoint(folder)
+    index = {"metadata": {}, "weight_map": {"model.embed_tokens.weight": shard}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index), encoding="utf-8")
+    return folder
+
+
+def write_linked_model_folder(folder: Path, *, target: Path | None = None) -> dict[str, Path]:
+    """Model folders holding a link out of the folder (to `target`, default /etc/passwd), a link
+    loop, and a link to a parent folder; one folder each, by attack name."""
+    made = {}
+    for name in ("link-out", "link-loop", "link-up"):
+        made[name] = write_tiny_checkpoint(folder / name)
+    os.symlink(target or Path("/etc/passwd"), made["link-out"] / "secret.txt")
+    os.symlink("loop.json", made["link-loop"] / "loop.json")
+    os.symlink("..", made["link-up"] / "up")
+    return made
+
+
 def _models(folder: Path, sizes: Sizes) -> list[str]:
-    """Hostile model files (issue 12, items 5, 9, 10): written by the models' own hardening work."""
-    return []
+    root = folder / "models"
+    root.mkdir()
+    write_nested_gguf(root / "nested-metadata.gguf")
+    write_gguf_claiming_tensors(root / "absurd-tensor-count.gguf")
+    write_truncated_gguf(root / "truncated.gguf")
+    write_nested_safetensors(root / "nested-safetensors")
+    write_escaping_weight_map(root / "weight-map-escape")
+    write_linked_model_folder(root)
+    templates = root / "chat-templates"
+    templates.mkdir()
+    for name, source in HOSTILE_TEMPLATES.items():
+        (templates / f"{name}.jinja").write_text(source, encoding="utf-8")
+    return ["models/nested-metadata.gguf: metadata arrays nested 100,000 deep",
+            "models/absurd-tensor-count.gguf: claims 2**62 tensors in under 100 bytes",
+            "models/truncated.gguf: a Qwen3 GGUF cut inside its tensor data",
+            "models/nested-safetensors/: a safetensors header nested 100,000 deep",
+            "models/weight-map-escape/: weight_map names ../../outside.safetensors",
+            "models/link-out/secret.txt -> /etc/passwd, models/link-loop/loop.json -> itself, models/link-up/up -> ..",
+            f"models/chat-templates/: {len(HOSTILE_TEMPLATES)} hostile chat templates "
+            f"({', '.join(HOSTILE_TEMPLATES)})"]
 
 
 ATTACKS: dict[str, Callable[[Path, Sizes], list[str]]] = {

@@ -100,6 +100,19 @@ def model_copy(test_models, tmp_path):
     return copy
 
 
+@pytest.fixture(scope="session")
+def attack_corpus():
+    """scripts/attack_corpus.py, the generator of hostile files users and reviewers run too."""
+    import sys
+
+    if "attack_corpus" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("attack_corpus", ROOT / "scripts" / "attack_corpus.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+        spec.loader.exec_module(module)
+    return sys.modules["attack_corpus"]
+
+
 # Tests run llama.cpp on one thread: deterministic, and fair to other processes on the machine.
 LLAMA_OPTIONS = {"n_threads": 1}
 

@@ -25,6 +25,7 @@ from ..core.answer import AskDone, AskSources
 from ..locale import _
 from .http_errors import error_response
 from .runtime import RequestLimitError, ServeRuntime
+from .workers import role_label
 from .schemas import ChatRequest
 
 _END = object()
@@ -94,7 +95,7 @@ def _events(runtime: ServeRuntime, request: ChatRequest, settings: engines.ChatS
     role = runtime.role_of(request.model)
     if role in ("embedder", "reranker"):
         raise RequestLimitError(_("{model} is the {role}, not a chat model: use ippon-rag or the LLM's id")
-                                .format(model=request.model, role=role))
+                                .format(model=request.model, role=role_label(role)))
     if role == "rag":
         question = next((m.text() for m in reversed(request.messages) if m.role == "user"), "").strip()
         if not question:

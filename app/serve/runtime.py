@@ -22,7 +22,7 @@ from ..core.service import IpponService
 from ..core.store import SourceRecord, normalize_path, source_id_for
 from ..errors import IpponError
 from ..locale import _
-from .workers import ModelWorker, WorkerBoundModel, WorkerStatus, admitted
+from .workers import ModelWorker, WorkerBoundModel, WorkerStatus, admitted, role_label
 
 RAG_MODEL = "ippon-rag"  # the model id that answers from the library
 MAX_SOURCE_TEXT = 50_000  # characters get_source_text returns at most
@@ -94,7 +94,7 @@ class ServeRuntime:
         if worker is None:
             key = {"chat": "llm"}.get(role, role)
             raise ModelUnavailableError(_("no {role} is configured: set `{key}` in config.toml")
-                                        .format(role=role, key=key))
+                                        .format(role=role_label(role), key=key))
         return worker
 
     def chat_settings(self, *, max_tokens: int | None, **options: Any) -> ChatSettings:

@@ -47,6 +47,11 @@ class WorkerStatus:
 _STOP = object()
 
 
+def role_label(role: str) -> str:
+    """A model's role as users read it."""
+    return {"chat": _("LLM"), "embedder": _("embedder"), "reranker": _("reranker")}.get(role, role)
+
+
 class ModelWorker:
     """Runs every call to one model on one thread, in order."""
 
@@ -77,7 +82,8 @@ class ModelWorker:
             if self._admitted >= self.capacity:
                 retry = max(1, math.ceil(self._mean_s * self._admitted))
                 raise ServerBusyError(_("the {role} is busy with {n} requests; try again in {s} s")
-                                      .format(role=self.role, n=self._admitted, s=retry), retry_after=retry)
+                                      .format(role=role_label(self.role), n=self._admitted, s=retry),
+                                      retry_after=retry)
             self._admitted += 1
         start = time.monotonic()
         try:

@@ -36,6 +36,7 @@ class Op:
         self.cancel = threading.Event()
         self.relay = _Relay()
         self.done = threading.Event()
+        self.runnable: QRunnable | None = None  # kept by the op: see TaskRunner.start
 
     def success(self, callback: Callable[[Any], None]) -> Op:
         self.relay.succeeded.connect(callback)
@@ -100,9 +101,21 @@ class TaskRunner(QObject):
         self._active: set[Op] = set()
 
     def start(self, op: Op) -> None:
+        # Nothing of an operation may be freed on a worker thread or by chance at exit. A runnable Qt deletes
+        # itself (autoDelete) dropped the last references to the op, its relay and their Python slots on the
+        # worker thread, and quitting after a few dozen operations crashed or warned ("QObject: shared
+        # QObject was deleted directly"). So Python keeps the runnable (with the op, freed on this thread)
+        # and Qt owns the relay, deleted here once its last signal was delivered.
+        op.relay.setParent(self)
         self._active.add(op)
-        op.relay.finished.connect(lambda: self._active.discard(op))
-        self._pools[op.model].start(_Runnable(op))
+        op.relay.finished.connect(lambda: self._over(op))
+        op.runnable = _Runnable(op)
+        op.runnable.setAutoDelete(False)
+        self._pools[op.model].start(op.runnable)
+
+    def _over(self, op: Op) -> None:
+        self._active.discard(op)
+        op.relay.deleteLater()  # after this last signal's other slots, on the main thread
 
     def op(self, fn: Callable[..., Any], *, model: bool = False, takes: tuple[str, ...] = ()) -> Op:
         """`takes`: which of "progress" and "cancel" fn accepts as keyword arguments."""

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--assume-ram", type=float, metavar="GB", help="plan for this much RAM instead")
     rec.add_argument("--assume-chip", choices=("apple", "x86"), help="plan for Apple Silicon (MLX) or not (GGUF)")
     rec.add_argument("--assume-disk", type=float, metavar="GB", help="plan for this much free disk instead")
+    rec.add_argument("--assume-cores", type=int, metavar="N", help="plan for this many CPU cores instead")
+    rec.add_argument("--assume-gpu", type=float, metavar="GB",
+                     help="plan for an NVIDIA GPU with this much memory (0: none) instead")
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(handler=run_recommend)
 
@@ -98,14 +101,16 @@ def _size(n: float) -> str:
 
 def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
     rec = service.recommend_models(ram_gb=args.assume_ram, chip=args.assume_chip, disk_gb=args.assume_disk,
+                                   cores=args.assume_cores, gpu_gb=args.assume_gpu,
                                    catalog=args.catalog)
     if args.json:
         print(json.dumps(rec.as_dict(), ensure_ascii=False))
         return 0
     m = rec.machine
     fmt = "MLX (Metal)" if m.apple_silicon else "GGUF (llama.cpp)"
-    print(f"For {m.ram_gib:.0f} GB RAM, {'Apple Silicon' if m.apple_silicon else 'x86 / other'}, "
-          f"{m.free_disk_gib:.0f} GB free disk: {fmt} builds")
+    print(_("For {ram:.0f} GB RAM, {chip}, {compute}, {disk:.0f} GB free disk: {fmt} builds").format(
+        ram=m.ram_gib, chip=_("Apple Silicon") if m.apple_silicon else _("x86 / other"), compute=m.compute,
+        disk=m.free_disk_gib, fmt=fmt))
     for pick in rec.picks():
         dim = f", {pick.dim} dims" if pick.dim else ""
         print(f"  {pick.role:<9} {pick.entry.name} {pick.quant} (about {_size(pick.memory)} of memory{dim})")

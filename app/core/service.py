@@ -311,10 +311,11 @@ class IpponService:
         return models.load_catalog(path)
 
     def recommend_models(self, *, ram_gb: float | None = None, chip: str | None = None, disk_gb: float | None = None,
+                         cores: int | None = None, gpu_gb: float | None = None,
                          catalog: Path | None = None) -> models.Recommendation:
         """LLM, embedder and reranker for this machine; any of its facts may be assumed instead."""
-        machine = models.detect_machine(self.config.models_dir, ram_gib=ram_gb, disk_gib=disk_gb,
-                                        apple_silicon=None if chip is None else chip == "apple")
+        machine = models.detect_machine(self.config.models_dir, ram_gib=ram_gb, disk_gib=disk_gb, cores=cores,
+                                        gpu_gib=gpu_gb, apple_silicon=None if chip is None else chip == "apple")
         return models.recommend(machine, self.model_catalog(catalog))
 
     def installed_models(self) -> list[models.InstalledModel]:

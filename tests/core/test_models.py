@@ -188,6 +188,8 @@ def test_catalog_refuses_bad_entries_clearly(tmp_path):
 # --- picker --------------------------------------------------------------------------------
 
 # (RAM GB, Apple Silicon, free disk GB) -> LLM, its quant, embedder (dim); the reranker is always 0.6B 8-bit.
+# x86 machines have 4 cores and no GPU: 4B and 8B would read too slowly there (1.7B's checkpoint needs converting,
+# which 10 GB of free disk does not allow, hence 0.6B).
 EXPECTED_PICKS = {
     (8, True, 10): ("Qwen3-1.7B", "4bit", "Qwen3-Embedding-0.6B", 1024),
     (8, True, 500): ("Qwen3-1.7B", "4bit", "Qwen3-Embedding-0.6B", 1024),
@@ -195,16 +197,16 @@ EXPECTED_PICKS = {
     (8, False, 500): ("Qwen3-1.7B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
     (16, True, 10): ("Qwen3-4B", "4bit", "Qwen3-Embedding-0.6B", 1024),
     (16, True, 500): ("Qwen3-4B", "4bit", "Qwen3-Embedding-0.6B", 1024),
-    (16, False, 10): ("Qwen3-4B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
-    (16, False, 500): ("Qwen3-4B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
+    (16, False, 10): ("Qwen3-0.6B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
+    (16, False, 500): ("Qwen3-1.7B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
     (24, True, 10): ("Qwen3-4B", "4bit", "Qwen3-Embedding-0.6B", 1024),
     (24, True, 500): ("Qwen3-8B", "4bit", "Qwen3-Embedding-0.6B", 1024),
-    (24, False, 10): ("Qwen3-4B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
-    (24, False, 500): ("Qwen3-8B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
+    (24, False, 10): ("Qwen3-0.6B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
+    (24, False, 500): ("Qwen3-1.7B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
     (64, True, 10): ("Qwen3-4B", "4bit", "Qwen3-Embedding-0.6B", 1024),
     (64, True, 500): ("Qwen3-8B", "8bit", "Qwen3-Embedding-4B", 2560),
-    (64, False, 10): ("Qwen3-4B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
-    (64, False, 500): ("Qwen3-8B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
+    (64, False, 10): ("Qwen3-0.6B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
+    (64, False, 500): ("Qwen3-1.7B", "q4_k_m", "Qwen3-Embedding-0.6B", 1024),
 }
 
 
@@ -234,6 +236,21 @@ def test_the_picker_says_when_the_disk_limits_it():
     assert "CPU" in models.recommend(models.Machine(16 * GIB, False, 500 * GIB), catalog).llm.reason
 
 
+def test_the_picker_chooses_an_llm_this_machine_reads_fast_enough():
+    """Issue 18: 24 GB and 2 cores without a GPU fit Qwen3-8B, which would read a prompt for a minute."""
+    catalog = models.load_catalog()
+    two = models.recommend(models.Machine(24 * GIB, False, 500 * GIB, cores=2), catalog)
+    assert (two.llm.entry.name, two.llm.quant) == ("Qwen3-1.7B", "q4_k_m")
+    assert "Qwen3-8B would fit" in two.llm.reason and "2 CPU cores" in two.llm.reason
+    assert models.recommend(models.Machine(24 * GIB, False, 500 * GIB, cores=8), catalog).llm.entry.name == "Qwen3-4B"
+    gpu = models.recommend(models.Machine(24 * GIB, False, 500 * GIB, cores=2, gpu_bytes=12 * GIB), catalog)
+    assert gpu.llm.entry.name == "Qwen3-8B" and "NVIDIA GPU" in gpu.llm.reason
+    small_gpu = models.recommend(models.Machine(64 * GIB, False, 500 * GIB, cores=2, gpu_bytes=4 * GIB), catalog)
+    assert small_gpu.llm.memory <= 4 * GIB * 0.85  # the GPU's memory is the limit, not the RAM
+    for rec in (two, gpu):
+        assert rec.llm.reason.endswith(".") and rec.llm.reason.count(". ") == 0
+
+
 def test_the_readme_model_guide_is_the_pickers_own_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert models.guide_table(models.load_catalog()) in readme
@@ -243,8 +260,9 @@ def test_the_readme_model_guide_is_the_pickers_own_table():
 def test_this_machine_is_detected(tmp_path):
     machine = models.detect_machine(tmp_path / "not-yet")
     assert machine.ram_bytes > GIB and machine.free_disk_bytes > 0
-    assumed = models.detect_machine(tmp_path, ram_gib=16, apple_silicon=True, disk_gib=100)
-    assert assumed == models.Machine(16 * GIB, True, 100 * GIB)
+    assert machine.cores >= 1 and machine.gpu_bytes == 0  # no CUDA build of llama.cpp on these machines
+    assumed = models.detect_machine(tmp_path, ram_gib=16, apple_silicon=True, disk_gib=100, cores=8, gpu_gib=0)
+    assert assumed == models.Machine(16 * GIB, True, 100 * GIB, cores=8)
 
 
 # --- the local Hub -------------------------------------------------------------------------

@@ -6,8 +6,12 @@ The rules, simple enough to say in a sentence each:
 - The three models together stay within 60% of RAM, leaving ~40% to the OS and apps; the LLM
   alone gets at most a third of RAM, so long answers never push the machine into swap.
 - The LLM is the largest Qwen3 (hybrid thinking) whose estimate fits, 8-bit before 4-bit of
-  the same size; without Apple Silicon it runs on the CPU, where speed is bound by memory
-  bandwidth, so it stays 4-bit.
+  the same size; without Apple Silicon it stays 4-bit (a CPU's decode is bound by memory
+  bandwidth). With an NVIDIA GPU that llama.cpp's build uses, the GPU's memory is the limit.
+- And it must be fast enough: reading a question with 3 short sources (544 tokens) must take
+  at most half of the default answer budget (8 s), at the machine's estimated prefill speed
+  (the CPU cores, or the GPU); otherwise the next smaller Qwen3 is chosen, and the reason
+  says how long the larger one would take.
 - Embedder and reranker are 8-bit (they lose more to 4-bit than LLMs do). The embedder is
   0.6B, or 4B on Apple Silicon with 48 GB or more; the reranker is 0.6B (it scores 50
   candidates per question, so its speed is the answer's latency).
@@ -26,6 +30,11 @@ from .errors import CatalogError
 from .machine import Machine
 
 USABLE_SHARE = 0.60
+GPU_SHARE = 0.85  # of an NVIDIA GPU's memory, for the three models (the rest: its context and buffers)
+# What the LLM must read within half the default time budget (app/core/budget.py): the question
+# and 3 passages of 160 tokens.
+SPEED_PROMPT_TOKENS = 64 + 3 * 160
+SPEED_SECONDS = 8.0 / 2
 LLM_SHARE = 1 / 3
 DISK_SHARE = 0.5
 BIG_EMBEDDER_RAM = 48 * GIB
@@ -83,8 +92,9 @@ def recommend(machine: Machine, catalog: Catalog) -> Recommendation:
     llms = _candidates(catalog, "llm")
 
     reranker = Pick("reranker", rerankers[0], q8, fmt,
-                    "It scores the 50 fused candidates of every question, so the small 0.6B at 8-bit "
-                    f"(about {_gb(rerankers[0].needs(q8).memory)} GB) keeps reranking fast where 4B gains little.")
+                    "It reads every candidate it scores before the answer starts, so the small 0.6B at 8-bit "
+                    f"(about {_gb(rerankers[0].needs(q8).memory)} GB) reranks the most candidates in the time "
+                    "where 4B gains little.")
 
     small, big = embedders[0], embedders[-1]
     embedder_entry, embedder_reason = small, (
@@ -103,13 +113,24 @@ def recommend(machine: Machine, catalog: Catalog) -> Recommendation:
 
     others = embedder.memory + reranker.memory
     memory_budget = min(ram * LLM_SHARE, ram * USABLE_SHARE - others)
+    if machine.gpu_bytes:
+        memory_budget = machine.gpu_bytes * GPU_SHARE - others
     quants = (q8, q4) if machine.apple_silicon else (q4,)
     options = [(e, q) for e in llms for q in quants]
     by_memory = next(((e, q) for e, q in options if e.needs(q).memory <= memory_budget), None)
-    chosen = next(((e, q) for e, q in options if e.needs(q).memory <= memory_budget
-                   and _disk_needed([Pick("llm", e, q, fmt, ""), embedder, reranker]) <= disk_budget), None)
+    fitting = [(e, q) for e, q in options if e.needs(q).memory <= memory_budget
+               and _disk_needed([Pick("llm", e, q, fmt, ""), embedder, reranker]) <= disk_budget]
+    chosen = next(((e, q) for e, q in fitting if _read_seconds(machine, e) <= SPEED_SECONDS),
+                  fitting[-1] if fitting else None)
     llm = Pick("llm", *(chosen or options[-1]), fmt, "")
-    return Recommendation(machine, _with_llm_reason(llm, machine, by_memory, chosen), embedder, reranker)
+    slower = fitting[0] if fitting and chosen is not None and fitting[0] != chosen else None
+    return Recommendation(machine, _with_llm_reason(llm, machine, by_memory, fitting[0] if fitting else None, slower),
+                          embedder, reranker)
+
+
+def _read_seconds(machine: Machine, entry: CatalogEntry) -> float:
+    """Estimated seconds for the LLM to read a question with 3 short sources on this machine."""
+    return SPEED_PROMPT_TOKENS / machine.prefill_tokens_per_s(entry.params_b)
 
 
 def _candidates(catalog: Catalog, kind: str) -> list[CatalogEntry]:
@@ -126,9 +147,16 @@ def _disk_needed(picks: list[Pick]) -> int:
             + max(p.entry.conversion_disk(p.format, p.quant) for p in picks))
 
 
-def _with_llm_reason(llm: Pick, machine: Machine, by_memory: tuple | None, chosen: tuple | None) -> Pick:
+def _with_llm_reason(llm: Pick, machine: Machine, by_memory: tuple | None, chosen: tuple | None,
+                     slower: tuple | None) -> Pick:
     name, quant, mem = llm.entry.name, llm.quant, _gb(llm.memory)
     ram, free = _gb(machine.ram_bytes), _gb(machine.free_disk_bytes)
+    seconds = _read_seconds(machine, llm.entry)
+    if slower is not None:
+        reason = (f"{slower[0].name} would fit, but on {machine.compute} it would take about "
+                  f"{_read_seconds(machine, slower[0]):.0f} s to read a question with 3 sources (estimated), so "
+                  f"{name} at {quant}, which does in about {seconds:.1f} s and keeps answers within seconds.")
+        return Pick(llm.role, llm.entry, llm.quant, llm.format, reason)
     if chosen is None:
         reason = (f"Even the smallest Qwen3 is tight with {ram} GB RAM and {free} GB free disk: expect slow "
                   f"answers, and free memory or disk for a better pick.")
@@ -136,6 +164,10 @@ def _with_llm_reason(llm: Pick, machine: Machine, by_memory: tuple | None, chose
         bigger = f"{by_memory[0].name} {by_memory[1]}"
         reason = (f"{bigger} would fit in memory, but only {free} GB of disk is free and the models may use at most "
                   f"half of it, so {name} at {quant} (about {mem} GB of memory).")
+    elif machine.gpu_bytes:
+        reason = (f"The largest Qwen3 that fits the {_gb(machine.gpu_bytes)} GB NVIDIA GPU beside the embedder and "
+                  f"the reranker at {quant} (about {mem} GB with an 8K-token context), reading a question with 3 "
+                  f"sources in about {seconds:.1f} s (estimated).")
     else:
         reason = (f"The largest Qwen3 that fits a third of {ram} GB RAM at {quant} (about {mem} GB with an 8K-token "
                   f"context), leaving the rest to the OS, your apps, the embedder and the reranker")
@@ -155,7 +187,7 @@ GUIDE_MACHINES = [(ram, apple, disk) for ram in (8, 16, 24, 64) for apple in (Tr
 
 def guide_table(catalog: Catalog) -> str:
     """README's model guide, made by the picker itself so the numbers cannot drift from it."""
-    rows = ["| RAM | chip | free disk | LLM | embedder (dim) | reranker | models' memory |",
+    rows = ["| RAM | chip (x86: 4 cores, no GPU) | free disk | LLM | embedder (dim) | reranker | models' memory |",
             "|---|---|---|---|---|---|---|"]
     for ram, apple, disk in GUIDE_MACHINES:
         rec = recommend(Machine(int(ram * GIB), apple, int(disk * GIB)), catalog)

@@ -246,7 +246,42 @@
     </message>
 </context>
 <context>
+    <name>ServeSwitch</name>
+    <message>
+        <source>Serve the library to other apps (OpenAI-compatible API and MCP)</source>
+        <translation>ライブラリをほかのアプリに提供する（OpenAI 互換 API と MCP）</translation>
+    </message>
+    <message>
+        <source>Only this computer can connect (127.0.0.1), and only with the key</source>
+        <translation>接続できるのはこのコンピューター（127.0.0.1）から、キーを使う場合だけです</translation>
+    </message>
+    <message>
+        <source>Copy key</source>
+        <translation>キーをコピー</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>起動中…</translation>
+    </message>
+    <message>
+        <source>API: {url}/v1 · MCP: {url}/mcp · send the key as Authorization: Bearer</source>
+        <translation>API: {url}/v1 · MCP: {url}/mcp · キーは Authorization: Bearer で送ります</translation>
+    </message>
+    <message>
+        <source>The server could not start: {reason}</source>
+        <translation>サーバーを起動できませんでした: {reason}</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>オフ</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
+    <message>
+        <source>Local API</source>
+        <translation>ローカル API</translation>
+    </message>
     <message>
         <source>Settings</source>
         <translation>設定</translation>

@@ -53,8 +53,10 @@ class SourceText:
 
 
 class ServeRuntime:
-    def __init__(self, service: IpponService) -> None:
+    def __init__(self, service: IpponService, *, owns_models: bool = True) -> None:
+        """`owns_models`: free the models when the server stops (the CLI); the window keeps using them."""
         self.service = service
+        self.owns_models = owns_models
         self.config = service.config
         self.workers: dict[str, ModelWorker] = {}
 
@@ -67,7 +69,11 @@ class ServeRuntime:
         _ = service.library  # opened now: its lazy creation is not meant for many threads at once
 
     def close(self) -> None:
-        self.service.close()  # each model's close runs on its own worker, after the calls before it
+        if self.owns_models:
+            self.service.close()  # each model's close runs on its own worker, after the calls before it
+        else:
+            self.service.load_models(wrap=lambda _role, model: model.unbound()
+                                     if isinstance(model, WorkerBoundModel) else model)
         for worker in self.workers.values():
             worker.close()
 

@@ -57,13 +57,13 @@ class IpponServer:
     """One HTTP server (API + MCP) over a service; `serve()` blocks, `start()` runs it in a thread."""
 
     def __init__(self, service: IpponService, *, host: str | None = None, port: int | None = None,
-                 allow_remote: bool = False) -> None:
+                 allow_remote: bool = False, owns_models: bool = True) -> None:
         config = service.config
         host = host or config.serve_host
         self._socket = bind(host, config.serve_port if port is None else port, allow_remote=allow_remote)
         try:
             key = api_key(config.data_dir)
-            self.runtime = ServeRuntime(service)
+            self.runtime = ServeRuntime(service, owns_models=owns_models)
         except BaseException:
             self._socket.close()
             raise

@@ -65,6 +65,7 @@ class ModelWorker:
         self._mean_s = 1.0  # a running mean of a request's time, for Retry-After
         self._cancelled = 0
         self._max_late = 0
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"ippon-{role}", daemon=True)
         self._thread.start()
 
@@ -95,6 +96,8 @@ class ModelWorker:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Run model.method(*args, **kwargs) on the worker thread and wait for its result."""
+        if self._closed:  # the server stopped; whoever still holds the model (the window) calls it directly
+            return getattr(self.model, method)(*args, **kwargs)
         future: Future = Future()
         self._jobs.put((future, lambda: getattr(self.model, method)(*args, **kwargs)))
         return future.result()
@@ -105,6 +108,9 @@ class ModelWorker:
         The caller's `cancel` token is passed to the model, which checks it between tokens, so a
         cancelled stream frees the worker after at most one more token.
         """
+        if self._closed:
+            yield from getattr(self.model, method)(*args, cancel=cancel, **kwargs)
+            return
         events: queue.SimpleQueue = queue.SimpleQueue()
         done = object()
 
@@ -130,6 +136,8 @@ class ModelWorker:
             yield event
 
     def close(self) -> None:
+        """Stop the thread after the calls already queued."""
+        self._closed = True
         self._jobs.put(_STOP)
         self._thread.join(timeout=30)
 
@@ -154,6 +162,10 @@ class WorkerBoundModel:
 
     def __init__(self, worker: ModelWorker) -> None:
         self._worker = worker
+
+    def unbound(self) -> Any:
+        """The model itself, for whoever keeps using it once the server stops."""
+        return self._worker.model
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._worker.model, name)

@@ -22,6 +22,7 @@ from .asking import AskController
 from .icon import app_icon
 from .models_dialog import ModelsDialog
 from .quick_ask import QuickAskWindow
+from .serve_switch import ServeControl
 from .settings_dialog import SettingsDialog
 from .sources_panel import SourcesPanel
 from .tasks import Op, TaskRunner
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
         self.service = service
         self.settings = settings or QSettings("Ippon", "Ippon")
         self.runner = TaskRunner(self)
+        self.serve_control = ServeControl(service, self)  # the settings' local API switch
         self.setWindowTitle("Ippon 一本")
         self.setAcceptDrops(True)
         self._ingest: Op | None = None
@@ -364,6 +366,7 @@ class MainWindow(QMainWindow):
             return
         if self._watch_stop is not None:
             self._watch_stop.set()
+        self.serve_control.stop()
         self.runner.cancel_all()
         self.runner.wait()
         self.quick_ask.close()

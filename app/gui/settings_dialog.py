@@ -6,6 +6,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QLineEdit, QPushButton, QSpinBox, QWidget)
 
 from ..config import Config
+from .serve_switch import ServeSwitch
 
 
 class SettingsDialog(QDialog):
@@ -43,6 +44,9 @@ class SettingsDialog(QDialog):
         self.threads = self._spin(0, 256, config.threads)
         self.threads.setSpecialValueText(self.tr("automatic"))
         form.addRow(self.tr("Threads"), self.threads)
+        serve = getattr(parent, "serve_control", None)  # the window's server, which outlives this dialog
+        if serve is not None:
+            form.addRow(self.tr("Local API"), ServeSwitch(serve))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

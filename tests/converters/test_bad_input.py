@@ -198,7 +198,7 @@ def test_failed_verification_keeps_nothing(test_models, out_dir, monkeypatch):
     monkeypatch.setitem(verify_module._THRESHOLDS, "exact", strict)
     with pytest.raises(VerificationError, match=r"m\.gguf: the converted model does not match the reference: "
                                                 r"max_abs_logit_diff"):
-        convert(test_models["llm-tied"], to="gguf", quant="f16", out=out_dir / "m.gguf", verify=True)
+        convert(test_models["llm-tied"], to="gguf", quant="f32", out=out_dir / "m.gguf", verify=True)
     assert _outputs(out_dir) == []
 
 
@@ -221,3 +221,70 @@ def test_reranker_needs_single_token_yes_and_no(model_copy, out_dir):
     with pytest.raises(TokenizerError, match=r"tokenizer\.json: 'yes' is \d+ tokens"):
         convert(renamed, to="gguf", out=out_dir / "m.gguf")
     assert _outputs(out_dir) == []
+
+
+# --- hostile checkpoints (issue 12, item 9 and the tracebacks list) ---------------------------
+
+
+@pytest.mark.timeout(60)
+def test_a_deeply_nested_safetensors_header_is_corrupt_not_a_recursion_error(attack_corpus, model_copy, out_dir):
+    model = model_copy("llm-tied")
+    nested = attack_corpus.write_nested_safetensors(out_dir.parent / "nested")
+    (model / "model.safetensors").write_bytes((nested / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: corrupt safetensors header: it is nested too "
+                                              "deeply"):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def test_a_safetensors_header_claiming_gigabytes_is_refused_before_reading(model_copy, out_dir):
+    model = model_copy("llm-tied")
+    weights = model / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[:8] = (2**40).to_bytes(8, "little")
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: corrupt safetensors header: it claims "
+                                              r"1099511627776 bytes"):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+
+
+@pytest.mark.parametrize("shard", ["../../outside.safetensors", "/etc/passwd", "..\\evil.safetensors",
+                                   "sub/../../x.safetensors", "C:evil.safetensors", ".."])
+def test_a_weight_map_naming_files_outside_the_folder_is_refused(model_copy, out_dir, shard):
+    model = model_copy("llm-untied")
+    index_path = model / "model.safetensors.index.json"
+    index = json.loads(index_path.read_text())
+    index["weight_map"]["lm_head.weight"] = shard
+    index_path.write_text(json.dumps(index))
+    with pytest.raises(CheckpointError, match=r"model\.safetensors\.index\.json: weight_map gives tensor "
+                                              r"'lm_head\.weight' the file .*not a file name inside the checkpoint"):
+        convert(model, to="gguf", out=out_dir / "m.gguf")
+    assert _outputs(out_dir) == []
+
+
+def _hash_named(model_copy, name: str):
+    """A copy of the test model under a name that says nothing (as a Hugging Face cache snapshot)."""
+    model = model_copy(name)
+    return model.rename(model.parent / "3f2a9c0d81b7e6")
+
+
+@pytest.mark.parametrize("evidence", ["config.json _name_or_path", "README.md heading", "folder name",
+                                      "Hugging Face cache folder name"])
+def test_a_reranker_is_told_apart_by_the_evidence_llama_cpp_uses(model_copy, out_dir, evidence):
+    from converters import ModelKind, open_checkpoint
+
+    model = _hash_named(model_copy, "reranker")
+    assert open_checkpoint(model).kind is ModelKind.LLM  # a hash for a name and nothing else: a causal LM
+    if evidence == "config.json _name_or_path":
+        _edit_config(model, _name_or_path="Qwen/Qwen3-Reranker-0.6B")
+    elif evidence == "README.md heading":
+        (model / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Qwen3-Reranker-0.6B\n\nText.\n")
+    elif evidence == "folder name":
+        model = model.rename(model.parent / "qwen3-reranker-copy")
+    else:
+        snapshot = model.parent / "models--Qwen--Qwen3-Reranker-0.6B" / "snapshots" / model.name
+        snapshot.parent.mkdir(parents=True)
+        model = model.rename(snapshot)
+    result = convert(model, to="gguf", out=out_dir / "m.gguf")
+    assert (result.kind, result.kind_evidence) == (ModelKind.RERANKER, evidence)
+    assert convert(model, to="gguf", out=out_dir / "n.gguf", kind="llm").kind_evidence == "given"

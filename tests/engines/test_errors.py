@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -131,3 +132,71 @@ def test_a_damaged_gguf_header_is_named(engine_models, tmp_path):
     cut.write_bytes(engine_models("embedder", "gguf").read_bytes()[:200])
     with pytest.raises(WrongModelError, match=f"{cut}: the GGUF header is damaged"):
         load_embedder(cut)
+
+
+# --- hostile model files (issue 12, item 10 and the tracebacks list) --------------------------
+
+
+@pytest.mark.timeout(60)
+def test_hostile_chat_templates_are_stopped_within_bounds(attack_corpus, monkeypatch):
+    import time
+    import tracemalloc
+
+    from engines import chat_template, qwen3
+    from engines.chat_template import ChatTemplateError
+
+    monkeypatch.setattr(chat_template, "RENDER_SECONDS", 0.5)
+    expected = {"repeat": "a repetition of 4,000,000,000 items", "center": "the filter center with a value",
+                "ljust": "a call with a value", "format-width": "a format with a huge or variable width",
+                "percent-width": "a %-format with a huge or variable width", "nested-range": "ran longer than 0.5 s",
+                "huge-range": "a call with a value", "doubling": "a namespace assignment with a value",
+                "macro-recursion": "recursed without end", "macro-doubling": "a call with a value",
+                "include": "TemplateNotFound: secret.txt", "syntax-error": "is not valid: Expected an expression",
+                "deep-nesting": "nested too deeply to read"}
+    assert set(expected) == set(attack_corpus.HOSTILE_TEMPLATES)
+    for name, source in attack_corpus.HOSTILE_TEMPLATES.items():
+        tracemalloc.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(ChatTemplateError, match=re.escape(expected[name])):
+                qwen3.render_chat_prompt(source, [Message("user", "こんにちは")], thinking=False)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 200 * 2**20, (name, peak)
+        assert time.monotonic() - started < 30, name  # a bound on the attack, not a speed measurement
+
+
+def test_a_chat_template_cannot_write_a_prompt_beyond_the_output_cap(monkeypatch):
+    from engines import chat_template, qwen3
+    from engines.chat_template import ChatTemplateError
+
+    monkeypatch.setattr(chat_template, "MAX_OUTPUT_CHARS", 10_000)
+    source = "{% for m in messages %}{{ m.content }}{% endfor %}{% for i in range(N) %}{{ 'x' * 1000 }}{% endfor %}"
+    with pytest.raises(ChatTemplateError, match="its output passed 10,000 characters"):
+        qwen3.render_chat_prompt(source.replace("N", "100"), [Message("user", "hi")], thinking=False)
+    assert qwen3.render_chat_prompt(source.replace("N", "5"), [Message("user", "hi")], thinking=False) \
+        == "hi" + "x" * 5000
+
+
+def test_a_hostile_template_in_a_model_folder_fails_the_chat_clearly(engine_models, tmp_path, monkeypatch):
+    import shutil
+
+    from engines import chat_template
+
+    monkeypatch.setattr(chat_template, "RENDER_SECONDS", 0.5)
+    folder = tmp_path / "hostile-mlx"
+    shutil.copytree(engine_models("llm-untied", "mlx"), folder)
+    (folder / "chat_template.jinja").write_text("{% for i in range(99999) %}{% for j in range(99999) %}"
+                                                "{% endfor %}{% endfor %}", encoding="utf-8")
+    chat = load_chat_model(folder, n_ctx=256)
+    with pytest.raises(EngineError, match="the model's chat template was stopped: it ran longer than 0.5 s"):
+        list(chat.chat([Message("user", "こんにちは")], settings=ChatSettings(max_tokens=2)))
+
+
+@pytest.mark.timeout(30)
+def test_deeply_nested_gguf_metadata_is_a_damaged_header_not_a_recursion_error(attack_corpus, tmp_path):
+    path = attack_corpus.write_nested_gguf(tmp_path / "nested.gguf")
+    for loader in (load_chat_model, load_embedder):
+        with pytest.raises(WrongModelError, match=f"{path}: the GGUF header is damaged \\(arrays nested more than"):
+            loader(path)

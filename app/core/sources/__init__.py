@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
+from ...locale import _
 from .base import ImageInfo, ParsedDocument, ParseError, Section
 from .reading import read_bytes
 
@@ -55,7 +56,9 @@ def parse_file(path: Path, *, max_bytes: int = 200 * 2**20, ocr: bool = True) ->
     path = Path(path)
     entry = _FORMATS.get(path.suffix.lower())
     if entry is None:
-        raise ParseError(f"{path}: {path.suffix or 'files without a suffix'} is not a supported file type")
+        raise ParseError(_("{path}: {suffix} is not a supported file type").format(path=path, suffix=path.suffix)
+                         if path.suffix else _("{path}: a file without a suffix is not a supported file type")
+                         .format(path=path))
     module_name, fmt = entry
     module = importlib.import_module(f"{__name__}.{module_name}")
     data = read_bytes(path, max_bytes=max_bytes)
@@ -64,8 +67,9 @@ def parse_file(path: Path, *, max_bytes: int = 200 * 2**20, ocr: bool = True) ->
     except ParseError:
         raise
     except MemoryError:
-        raise ParseError(f"{path}: ran out of memory while reading") from None
+        raise ParseError(_("{path}: ran out of memory while reading").format(path=path)) from None
     except RecursionError:
-        raise ParseError(f"{path}: is nested too deeply to read") from None
+        raise ParseError(_("{path}: is nested too deeply to read").format(path=path)) from None
     except Exception as exc:  # noqa: BLE001 — a library choking on a malformed file must not stop an ingest
-        raise ParseError(f"{path}: could not be read as {fmt} ({type(exc).__name__}: {exc})") from exc
+        raise ParseError(_("{path}: could not be read as {format} ({reason})").format(
+            path=path, format=fmt, reason=f"{type(exc).__name__}: {exc}")) from exc

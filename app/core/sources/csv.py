@@ -12,6 +12,7 @@ import csv
 import io
 from pathlib import Path
 
+from ...locale import _
 from .base import ParsedDocument, Section
 from .reading import decode_file_text
 
@@ -28,7 +29,8 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
         rows = [row for row in csv.reader(io.StringIO(decoded.text, newline=""), dialect) if any(c.strip() for c in row)]
     except csv.Error as exc:
         # Unbalanced quotes or a giant field: the lines are still worth indexing as they are.
-        warnings.append(f"could not be read as {fmt.upper()} ({exc}); indexed line by line")
+        warnings.append(_("could not be read as {format} ({reason}); indexed line by line").format(
+            format=fmt.upper(), reason=exc))
         rows = [line.split(dialect.delimiter) for line in decoded.text.split("\n") if line.strip()]
     lines = ["\t".join(" ".join(cell.split("\n")).strip() for cell in row) for row in rows]
     sections = []

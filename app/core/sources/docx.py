@@ -31,12 +31,13 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
     from docx.table import Table
 
     if data.startswith(_OLE_MAGIC):
-        raise ParseError(f"{path}: is encrypted (password-protected) or in the old Word 97-2003 format")
+        raise ParseError(_("{path}: is encrypted (password-protected) or in the old Word 97-2003 format")
+                         .format(path=path))
     check_zip_contents(path, data)  # before the parser inflates anything
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError):
-        raise ParseError(f"{path}: is damaged or not a Word document") from None
+        raise ParseError(_("{path}: is damaged or not a Word document").format(path=path)) from None
 
     sections: list[Section] = []
     paragraphs: list[str] = []

@@ -16,6 +16,8 @@ import codecs
 import re
 from dataclasses import dataclass, field
 
+from ...locale import _
+
 _BOMS = [  # (mark, codec for the rest, name reported); longest first: UTF-32 LE's mark starts with UTF-16 LE's
     (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32-be"),
@@ -106,10 +108,10 @@ def _detector_guess(data: bytes) -> str | None:
 def _reject_binary(data: bytes) -> None:
     sample = data[:_SAMPLE]
     if b"\x00" in sample:
-        raise NotTextError("NUL bytes")
+        raise NotTextError(_("it holds NUL bytes"))
     controls = len(sample) - len(sample.translate(None, _CONTROL))
     if controls > _MAX_CONTROL_RATIO * len(sample):
-        raise NotTextError("full of control characters")
+        raise NotTextError(_("it is full of control characters"))
 
 
 def _strict(data: bytes, name: str) -> str | None:

@@ -14,6 +14,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ...locale import _
 from .base import ImageInfo, ParsedDocument, ParseError, Section
 from .ocr import recognize_text
 
@@ -47,11 +48,11 @@ def parse(path: Path, data: bytes, *, ocr: bool = True) -> ParsedDocument:
             png = _ocr_png(upright) if ocr and min(width, height) >= OCR_MIN_PX else None
             thumbnail = _thumbnail_png(upright)
     except Image.DecompressionBombError:
-        raise ParseError(f"{path}: has too many pixels to open safely") from None
+        raise ParseError(_("{path}: has too many pixels to open safely").format(path=path)) from None
     except UnidentifiedImageError:
-        raise ParseError(f"{path}: is damaged or not an image") from None
+        raise ParseError(_("{path}: is damaged or not an image").format(path=path)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ParseError(f"{path}: is damaged or not an image ({exc})") from None
+        raise ParseError(_("{path}: is damaged or not an image ({reason})").format(path=path, reason=exc)) from None
 
     warnings: list[str] = []
     ocr_text = None
@@ -71,7 +72,7 @@ def _register_heif(path: Path) -> None:
     try:
         from pillow_heif import register_heif_opener
     except ImportError:
-        raise ParseError(f"{path}: reading HEIC images needs the pillow-heif package") from None
+        raise ParseError(_("{path}: reading HEIC images needs the pillow-heif package").format(path=path)) from None
     register_heif_opener()
     _heif_registered = True
 

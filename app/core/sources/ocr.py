@@ -15,8 +15,10 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
+from ...locale import N_, _
+
 TESSERACT_TIMEOUT_S = 120
-NO_ENGINE = "no OCR engine: install tesseract with Japanese data (tesseract-ocr-jpn) to search text in images"
+NO_ENGINE = N_("no OCR engine: install tesseract with Japanese data (tesseract-ocr-jpn) to search text in images")
 
 
 @dataclass(slots=True)
@@ -30,11 +32,11 @@ def recognize_text(png: bytes) -> OcrResult:
         try:
             return _vision(png)
         except Exception as exc:  # noqa: BLE001 — a broken PyObjC install must not fail the image
-            return OcrResult(None, [f"OCR failed: Apple Vision: {exc}"])
+            return OcrResult(None, [_("OCR failed: Apple Vision: {reason}").format(reason=exc)])
     tesseract = shutil.which("tesseract")
     if tesseract:
         return _tesseract(tesseract, png)
-    return OcrResult(None, [NO_ENGINE])
+    return OcrResult(None, [_(NO_ENGINE)])
 
 
 def vision_available() -> bool:
@@ -50,7 +52,7 @@ def _tesseract(exe: str, png: bytes) -> OcrResult:
     langs = "jpn+eng"
     if "jpn" not in _tesseract_languages(exe, _mtime(exe)):
         langs = "eng"
-        warnings.append("tesseract has no Japanese data (install tesseract-ocr-jpn); read English only")
+        warnings.append(_("tesseract has no Japanese data (install tesseract-ocr-jpn); read English only"))
     fd, image = tempfile.mkstemp(suffix=".png", prefix="ippon-ocr-")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -58,14 +60,14 @@ def _tesseract(exe: str, png: bytes) -> OcrResult:
         proc = subprocess.run([exe, image, "stdout", "-l", langs], capture_output=True,
                               timeout=TESSERACT_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return OcrResult(None, warnings + [f"OCR gave up after {TESSERACT_TIMEOUT_S} s"])
+        return OcrResult(None, warnings + [_("OCR gave up after {s} s").format(s=TESSERACT_TIMEOUT_S)])
     except OSError as exc:
-        return OcrResult(None, warnings + [f"OCR could not run tesseract ({exc.strerror or exc})"])
+        return OcrResult(None, warnings + [_("OCR could not run tesseract ({reason})").format(reason=exc.strerror or exc)])
     finally:
         os.unlink(image)
     if proc.returncode != 0:
         reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        return OcrResult(None, warnings + [f"OCR failed: tesseract: {reason[-1] if reason else proc.returncode}"])
+        return OcrResult(None, warnings + [_("OCR failed: tesseract: {reason}").format(reason=reason[-1] if reason else proc.returncode)])
     text = proc.stdout.decode("utf-8", "replace").replace("\r\n", "\n").replace("\f", "").strip()
     return OcrResult(text, warnings)
 
@@ -106,7 +108,7 @@ def _vision(png: bytes) -> OcrResult:
             supported = None
         wanted = [lang for lang in ("ja-JP", "en-US") if supported is None or lang in supported]
         if "ja-JP" not in wanted:
-            warnings.append("this macOS cannot read Japanese in images (needs macOS 13 or later)")
+            warnings.append(_("this macOS cannot read Japanese in images (needs macOS 13 or later)"))
         request.setRecognitionLanguages_(wanted or ["en-US"])
         handler = Vision.VNImageRequestHandler.alloc().initWithData_options_(
             NSData.dataWithBytes_length_(png, len(png)), None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from ...locale import _
 from .base import ParsedDocument, ParseError, Section
 from .reading import unify_newlines
 
@@ -26,8 +27,8 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
             pdf = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
             if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-                raise ParseError(f"{path}: is encrypted (password-protected)") from None
-            raise ParseError(f"{path}: is damaged or not a PDF") from None
+                raise ParseError(_("{path}: is encrypted (password-protected)").format(path=path)) from None
+            raise ParseError(_("{path}: is damaged or not a PDF").format(path=path)) from None
         try:
             title = (pdf.get_metadata_dict(skip_empty=True).get("Title") or "").strip() or None
             sections = []
@@ -36,7 +37,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
                 if text.strip():
                     sections.append(Section(text, page=index + 1))
         except pdfium.PdfiumError as exc:
-            raise ParseError(f"{path}: is damaged or not a PDF ({exc})") from None
+            raise ParseError(_("{path}: is damaged or not a PDF ({reason})").format(path=path, reason=exc)) from None
         finally:
             pdf.close()
     warnings = [] if sections else ["no text layer (scanned?)"]

@@ -12,6 +12,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from ...locale import _
 from .base import ParsedDocument, ParseError, Section
 from .reading import unify_newlines
 from .ziparchive import check_zip_contents
@@ -24,12 +25,13 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
     from pptx.exc import PythonPptxError
 
     if data.startswith(_OLE_MAGIC):
-        raise ParseError(f"{path}: is encrypted (password-protected) or in the old PowerPoint 97-2003 format")
+        raise ParseError(_("{path}: is encrypted (password-protected) or in the old PowerPoint 97-2003 format")
+                         .format(path=path))
     check_zip_contents(path, data)  # before the parser inflates anything
     try:
         presentation = Presentation(io.BytesIO(data))
     except (zipfile.BadZipFile, PythonPptxError, KeyError, ValueError):
-        raise ParseError(f"{path}: is damaged or not a PowerPoint presentation") from None
+        raise ParseError(_("{path}: is damaged or not a PowerPoint presentation").format(path=path)) from None
 
     sections = []
     for number, slide in enumerate(presentation.slides, start=1):

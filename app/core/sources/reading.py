@@ -91,7 +91,7 @@ def decode_file_text(path: Path, data: bytes, *, declared: str | None = None) ->
     try:
         decoded = decode_text(data, declared=declared)
     except NotTextError as exc:
-        raise ParseError(f"{path}: is binary, not text ({exc})") from None
+        raise ParseError(_("{path}: is binary, not text ({reason})").format(path=path, reason=exc)) from None
     return DecodedText(unify_newlines(decoded.text), decoded.encoding, decoded.warnings)
 
 
@@ -101,9 +101,10 @@ def unify_newlines(text: str) -> str:
 
 def _check_size(path: Path, size: int, max_bytes: int) -> None:
     if size == 0:
-        raise ParseError(f"{path}: is empty")
+        raise ParseError(_("{path}: is empty").format(path=path))
     if size > max_bytes:
-        raise ParseError(f"{path}: is too large ({human_size(size)}; the limit is {human_size(max_bytes)})")
+        raise ParseError(_("{path}: is too large ({size}; the limit is {limit})").format(
+            path=path, size=human_size(size), limit=human_size(max_bytes)))
 
 
 def human_size(n: int) -> str:

@@ -26,7 +26,8 @@ import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from ..errors import IpponError
 from ..locale import _
@@ -65,8 +66,7 @@ class AnalysisError(IpponError):
     """Japanese analysis cannot run (the dictionary is missing or broken)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One kept word: its normalized form, and where it stands in the analysed text."""
 
     term: str
@@ -102,6 +102,7 @@ class JapaneseAnalyzer:
                                   "sudachidict_core").format(reason=exc)) from exc
         self._mode = SplitMode.A
         self._local = threading.local()  # a Sudachi tokenizer is not shareable between threads
+        self._pos_kinds: dict[int, str] = {}  # part-of-speech id -> what it means here (see _pos_kind)
 
     def _tokenizer(self) -> Any:
         tokenizer = getattr(self._local, "tokenizer", None)
@@ -109,16 +110,55 @@ class JapaneseAnalyzer:
             tokenizer = self._local.tokenizer = self._dictionary.tokenizer(mode=self._mode)
         return tokenizer
 
+    def _pos_kind(self, morpheme: Any) -> str:
+        """"drop", "verb", "counter", "numeral" or "word", cached by part-of-speech id (a few hundred)."""
+        pos_id = morpheme.part_of_speech_id()
+        kind = self._pos_kinds.get(pos_id)
+        if kind is None:
+            pos = morpheme.part_of_speech()
+            if pos[0] in _DROPPED_POS or pos[1] == "非自立可能":
+                kind = "drop"
+            elif pos[0] == "動詞":
+                kind = "verb"
+            elif pos[0] == "接尾辞" or pos[2].startswith("助数詞"):
+                kind = "counter"
+            elif pos[1] == "数詞":
+                kind = "numeral"
+            else:
+                kind = "word"
+            self._pos_kinds[pos_id] = kind
+        return kind
+
+    def _term(self, morpheme: Any, before: str) -> str | None:
+        """The word's search term, or None for a word that must not decide a ranking (`before`: the surface
+        of the word before it)."""
+        kind = self._pos_kind(morpheme)
+        if kind == "drop":
+            return None
+        form, lemma = morpheme.normalized_form(), morpheme.dictionary_form()
+        if form in _DROPPED_WORDS or lemma in _DROPPED_WORDS or form.startswith("何"):
+            return None
+        if kind == "verb" and before == "に" and (lemma in _PARTICLE_VERBS or form in _PARTICLE_VERBS):
+            return None
+        if kind == "counter" and before in ("何", "なん", "幾"):
+            return None  # the counter of a question (何人, 何年, 第何条) asks; it does not name a topic
+        surface = morpheme.surface()
+        if kind == "numeral" or surface.isascii():
+            # Sudachi writes 二 as 2 only where it stands alone (二酸化 keeps 二酸), and an English word as
+            # katakana (backup -> バックアップ): the written form is what both sides agree on.
+            form = surface
+        return _clean_term(form)
+
     def tokens(self, text: str) -> list[Token]:
         """The kept words of `text` (already NFKC), with their offsets."""
         tokenizer = self._tokenizer()
         kept: list[Token] = []
         last_end = -1
         for offset, piece in _pieces(text):
-            previous = None
+            previous = ""
             for morpheme in tokenizer.tokenize(piece):
-                term = _term(morpheme, previous)
-                previous = morpheme
+                term = self._term(morpheme, previous)
+                previous = morpheme.surface()
                 if term is None:
                     continue
                 start = offset + morpheme.begin()
@@ -177,23 +217,8 @@ def analyzer() -> JapaneseAnalyzer:
     return _analyzer
 
 
-def _term(morpheme: Any, previous: Any) -> str | None:
-    """The word's search term, or None for a word that must not decide a ranking."""
-    pos = morpheme.part_of_speech()
-    if pos[0] in _DROPPED_POS or pos[1] == "非自立可能":
-        return None
-    form, lemma = morpheme.normalized_form(), morpheme.dictionary_form()
-    if form in _DROPPED_WORDS or lemma in _DROPPED_WORDS or form.startswith("何"):
-        return None
-    before = previous.surface() if previous is not None else ""
-    if before == "に" and pos[0] == "動詞" and (lemma in _PARTICLE_VERBS or form in _PARTICLE_VERBS):
-        return None
-    if before in ("何", "なん", "幾") and (pos[0] == "接尾辞" or pos[2].startswith("助数詞")):
-        return None  # the counter of a question (何人, 何年, 第何条) asks; it does not name a topic
-    if pos[1] == "数詞" or morpheme.surface().isascii():
-        # Sudachi writes 二 as 2 only where it stands alone (二酸化 keeps 二酸), and an English word as
-        # katakana (backup -> バックアップ): the written form is what both sides agree on.
-        form = morpheme.surface()
+@lru_cache(maxsize=1 << 16)
+def _clean_term(form: str) -> str | None:
     term = _SPACE.sub("", form).lower()
     if not term or not _WORD_CHARS.search(term):
         return None

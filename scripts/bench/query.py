@@ -13,11 +13,16 @@
   reranking. The Retriever's embedder there is a stub returning a fixed random unit vector, so
   the whole search measures the store and fusion only, no model.
 - ask: a real library (about --ask-chunks chunks of --ask-chunk-tokens tokens in Markdown files,
-  embedded by Qwen3-Embedding-0.6B q8_0), then IpponService.ask with Reranker-0.6B q8_0 over
-  --candidates candidates and Qwen3-1.7B q4_k_m (random weights, real dims; greedy, 16 tokens)
-  after a warm-up question that loads the models: per-stage medians from AskDone.timings; time
-  to first token = retrieval + rerank + the LLM's own (top_k sources), beside the wall time to
-  the first answer token. The text is nonsense (random weights): only the timings matter.
+  embedded by Qwen3-Embedding-0.6B q8_0), then IpponService.ask with Reranker-0.6B q8_0 and
+  Qwen3-1.7B q4_k_m (random weights, real dims; greedy, 16 tokens) with the app's own defaults:
+  the time budget (answer_seconds 8) decides how many of the 50 candidates are reranked and how
+  much the LLM reads. `ask:N` is the same with the budget off and N candidates reranked whole,
+  8 sources read whole (how Ippon answered before the budget): `--tasks ask,ask:50,ask:20`
+  compares them. After a warm-up question that loads the models (and measures their speed):
+  per-stage medians from AskDone.timings; time to first token = retrieval + rerank + the LLM's
+  own, beside the wall time to the first answer token. The text is nonsense (random weights):
+  only the timings matter. Every model it needs is made on first use (random weights, real
+  dims, converted by Ippon) under .cache/bench-models/.
 - followup: the same library and models; each round a first question in a new thread, then a
   follow-up with それ (rewritten by the LLM first) and one without a marker (history only):
   time to first token of each (scripts/bench/followup.py). Not in the default tasks.
@@ -50,7 +55,7 @@ CACHE = ROOT / ".cache" / "bench-query"
 MODELS = Path(os.environ.get("IPPON_BENCH_MODELS") or ROOT / ".cache" / "bench-models")
 if os.environ.get("IPPON_BENCH_MODELS"):  # other models: a library of their own, never the real one's cache
     CACHE = MODELS / "bench-query"
-VERSION = "v1"  # bump when the generated text, vectors or the store layout change
+VERSION = "v2"  # bump when the generated text, vectors or the store layout change (v2: analysed terms)
 SIZES = {"10k": 10_000, "100k": 100_000}
 DIM, PER_FILE, WRITE_BATCH, SEED = 1024, 10, 10_000, 20240601
 EMBEDDER, RERANKER, LLM = "embedding-0.6b-q8_0.gguf", "reranker-0.6b-q8_0.gguf", "qwen3-1.7b-q4_k_m.gguf"
@@ -153,7 +158,18 @@ def build_store(n: int, data: Path) -> dict[str, Any]:
         store.write_vectors(ids[first:last], hashes[first:last], unit_vectors(vec_rng, last - first))
     steps["write_vectors_s"] = time.perf_counter() - start
     steps["optimize_s"] = timed_ms(store.optimize)[0] / 1000
+    steps.update(disk_use(data))
     return steps
+
+
+def disk_use(data: Path) -> dict[str, float]:
+    """MB on disk: the whole library, and its full-text index (the index folders holding a token table)."""
+    def mb(paths: Any) -> float:
+        return round(sum(p.stat().st_size for p in paths if p.is_file()) / 2**20, 1)
+
+    indices = data / "library" / "chunks.lance" / "_indices"
+    fts = [d for d in indices.iterdir() if any(d.glob("*tokens.lance"))] if indices.is_dir() else []
+    return {"library_mb": mb(data.rglob("*")), "fts_index_mb": mb(p for d in fts for p in d.rglob("*"))}
 
 
 class FixedEmbedder:
@@ -229,15 +245,22 @@ def write_docs(docs: Path, chunks: int, chunk_tokens: int, files: int = 4) -> No
         (docs / f"資料{f + 1:02d}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def ask_service(candidates: int, top_k: int, chunks: int, chunk_tokens: int, threads: int) -> tuple[Any, dict]:
-    """The service over the ask library (built and indexed on first use), and how the library was built."""
+def ask_service(candidates: int | None, top_k: int | None, chunks: int, chunk_tokens: int, threads: int,
+                answer_seconds: float | None = None) -> tuple[Any, dict]:
+    """The service over the ask library (built and indexed on first use), and how the library was built.
+    None for a setting means the app's default."""
+    from dataclasses import fields
+
     from app.config import Config
     from app.core.service import IpponService
 
+    defaults = {f.name: f.default for f in fields(Config)}
     base = CACHE / f"ask-{VERSION}-{chunks}x{chunk_tokens}"
     config = Config(data_dir=base / "data", models_dir=base / "models", embedder=str(MODELS / EMBEDDER),
-                    reranker=str(MODELS / RERANKER), llm=str(MODELS / LLM), threads=threads, candidates=candidates,
-                    top_k=top_k, chunk_tokens=chunk_tokens)
+                    reranker=str(MODELS / RERANKER), llm=str(MODELS / LLM), threads=threads,
+                    candidates=candidates or defaults["candidates"], top_k=top_k or defaults["top_k"],
+                    answer_seconds=defaults["answer_seconds"] if answer_seconds is None else answer_seconds,
+                    chunk_tokens=chunk_tokens)
     service = IpponService(config)
     marker = base / "built.json"
     if not (cached := marker.exists()):
@@ -250,12 +273,13 @@ def ask_service(candidates: int, top_k: int, chunks: int, chunk_tokens: int, thr
     return service, build
 
 
-def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk_tokens: int,
-               threads: int) -> dict[str, Any]:
+def ask_worker(n_questions: int, candidates: int | None, top_k: int | None, chunks: int, chunk_tokens: int,
+               threads: int, answer_seconds: float | None = None) -> dict[str, Any]:
     from app.core.answer import AskDone
     from engines import AnswerDelta, ChatSettings
 
-    service, build = ask_service(candidates, top_k, chunks, chunk_tokens, threads)
+    service, build = ask_service(candidates, top_k, chunks, chunk_tokens, threads, answer_seconds)
+    candidates, top_k = service.config.candidates, service.config.top_k
     chat = ChatSettings(temperature=0, max_tokens=16)
 
     def run(question: str) -> dict[str, Any]:
@@ -269,7 +293,9 @@ def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk
         end = time.perf_counter()
         t = dict(done.timings)
         t["llm_ttft_ms"] = t.pop("time_to_first_token_s") * 1000
-        t["retrieval_ms"] = sum(t[k] for k in ("lexical_ms", "embed_ms", "vector_ms", "fusion_ms"))
+        t["retrieval_ms"] = sum(t.get(k, 0.0) for k in ("lexical_ms", "embed_ms", "vector_ms", "fusion_ms"))
+        t.setdefault("rerank_ms", 0.0)
+        t["reranked"] = t.get("reranked", len(done.sources) and candidates)
         t["ttft_total_ms"] = t["retrieval_ms"] + t["rerank_ms"] + t["llm_ttft_ms"]
         t["wall_first_token_ms"] = ((first or end) - start) * 1000  # no answer token at all: the end
         t["wall_total_ms"] = (end - start) * 1000
@@ -284,20 +310,28 @@ def ask_worker(n_questions: int, candidates: int, top_k: int, chunks: int, chunk
     numeric = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return {"kind": "ask", "build": build, "warm_up_ms": warm_ms, "questions": qs[1:], "candidates": candidates,
             "top_k": top_k, "chunk_tokens": chunk_tokens, "threads": threads, "runs": runs,
+            "answer_seconds": service.config.answer_seconds, "budget": runs[-1].get("budget"),
             "median": {k: statistics.median(r[k] for r in runs) for k in numeric}}
 
 
 # --- driver ------------------------------------------------------------------------------------
 
-def ensure_reranker() -> None:
-    """The real-dims reranker and its q8_0 file, built if missing (the folder name tells the converter its kind)."""
-    if (MODELS / RERANKER).exists():
-        return
-    if not (MODELS / "reranker-0.6b" / "config.json").exists():
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_models.py"), str(MODELS),
-                        "--real-dims", "reranker-0.6b"], check=True)
-    subprocess.run([str(Path(sys.executable).with_name("ippon")), "convert", str(MODELS / "reranker-0.6b"), "--to",
-                    "gguf", "--quant", "q8_0", "--out", str(MODELS / RERANKER)], check=True)
+# file -> (the real-dims checkpoint it is converted from, its quantization)
+BENCH_MODELS = {EMBEDDER: ("embedding-0.6b", "q8_0"), RERANKER: ("reranker-0.6b", "q8_0"),
+                LLM: ("qwen3-1.7b", "q4_k_m")}
+
+
+def ensure_models() -> None:
+    """Every model the ask tasks use, made if missing: a random-weight real-dims checkpoint, converted by
+    Ippon (the folder name tells the converter its kind). A fresh checkout needs nothing else."""
+    for file, (checkpoint, quant) in BENCH_MODELS.items():
+        if (MODELS / file).exists():
+            continue
+        if not (MODELS / checkpoint / "config.json").exists():
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_models.py"), str(MODELS),
+                            "--real-dims", checkpoint], check=True)
+        subprocess.run([str(Path(sys.executable).with_name("ippon")), "convert", str(MODELS / checkpoint), "--to",
+                        "gguf", "--quant", quant, "--out", str(MODELS / file)], check=True)
 
 
 def measure(task: str, argv: list[str]) -> dict[str, Any]:
@@ -323,7 +357,8 @@ def print_retrieval(results: list[dict[str, Any]]) -> None:
         b, idx = r["build"], ", ".join(f"{n} ({t})" for n, t in r["indices"].items())
         total = b["write_files_s"] + b["write_vectors_s"] + b["optimize_s"]
         print(f"  {r['size']}: {r['chunks']} chunks; indexes: {idx}; built in {total:.1f} s (write_files "
-              f"{b['write_files_s']:.1f}, write_vectors {b['write_vectors_s']:.1f}, optimize {b['optimize_s']:.1f})"
+              f"{b['write_files_s']:.1f}, write_vectors {b['write_vectors_s']:.1f}, optimize {b['optimize_s']:.1f}); "
+              f"on disk {b.get('library_mb', 0):.0f} MB, full-text index {b.get('fts_index_mb', 0):.1f} MB"
               f"{' [cached]' if b['cached'] else ''}; mean hits lexical {r['hits']['lexical']:.1f}, "
               f"vector {r['hits']['vector']:.1f}")
     names = {"lexical": "lexical (FTS)", "vector": "vector", "fusion": "RRF fusion", "search": "Retriever.search*"}
@@ -343,21 +378,28 @@ def print_retrieval(results: list[dict[str, Any]]) -> None:
 
 def print_ask(r: dict[str, Any]) -> None:
     m, b = r["median"], r["build"]
+    budget = (f"time budget {r['answer_seconds']:g} s: {m['reranked']:.0f} of {r['candidates']} candidates reranked "
+              f"as passages, {m['sources']:.0f} passages read" if r.get("answer_seconds")
+              else f"no budget: {r['candidates']} candidates reranked whole, {m['sources']:.0f} chunks read whole")
     print(f"\nAsk, end to end (random weights, real dims, {r['threads']} llama.cpp threads): {EMBEDDER}, "
-          f"{RERANKER} over {r['candidates']} candidates, {LLM}; greedy, 16 tokens; median of {len(r['runs'])} "
+          f"{RERANKER}, {LLM}; {budget}; greedy, 16 tokens; median of {len(r['runs'])} "
           f"questions after a warm-up ({r['warm_up_ms'] / 1000:.1f} s, model loading included)")
     print(f"  library: {b['chunks']} chunks of <= {r['chunk_tokens']} tokens in {b.get('files', '?')} Markdown "
           f"files, indexed (phase 1 + 2) in {b['add_s']:.0f} s{' [cached]' if b['cached'] else ''}")
+    if r.get("budget"):
+        plan = r["budget"]
+        print(f"  the plan: estimate {plan['estimate_s']}; " + "; ".join(plan["reasons"]))
     total = m["ttft_total_ms"]
     rows = [("lexical search", "lexical_ms"), ("query embedding", "embed_ms"), ("vector search", "vector_ms"),
             ("RRF fusion", "fusion_ms"), ("= retrieval", "retrieval_ms"),
-            (f"rerank ({r['candidates']} candidates)", "rerank_ms"),
+            (f"rerank ({m['reranked']:.0f} candidates)", "rerank_ms"),
             (f"LLM first token ({m['prompt_tokens']:.0f} tok, {m['sources']:.0f} src)", "llm_ttft_ms"),
             ("= time to first token", "ttft_total_ms"), ("wall: call -> first token", "wall_first_token_ms"),
             ("wall: whole ask", "wall_total_ms")]
     print(f"{'stage':<40}{'median ms':>11}{'of TTFT':>9}")
     for label, key in rows:
-        print(f"{label:<40}{m[key]:>11.1f}{m[key] / total:>9.1%}")
+        if key in m:
+            print(f"{label:<40}{m[key]:>11.1f}{m[key] / total:>9.1%}")
     print(f"{'LLM decode tokens/s':<40}{m['tokens_per_s']:>11.2f}   ({m['generated_tokens']:.0f} tokens generated)")
     print(f"{'LLM prompt tokens/s':<40}{m['prompt_tokens'] / m['llm_ttft_ms'] * 1000:>11.1f}")
 
@@ -368,8 +410,10 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=50, help="retrieval questions")
     ap.add_argument("--rounds", type=int, default=2, help="times each retrieval question runs (shuffled)")
     ap.add_argument("--questions", type=int, default=5, help="ask questions after the warm-up one")
-    ap.add_argument("--candidates", type=int, default=20, help="results a list (and sent to the reranker)")
-    ap.add_argument("--top-k", type=int, default=8, help="sources given to the LLM")
+    ap.add_argument("--candidates", type=int, help="retrieval: results a list (default 20); ask: the most "
+                    "reranked (default: the app's, 50)")
+    ap.add_argument("--top-k", type=int, help="most sources given to the LLM (default: the app's, 8)")
+    ap.add_argument("--answer-seconds", type=float, help="the ask's time budget (default: the app's, 8)")
     ap.add_argument("--ask-chunks", type=int, default=120, help="about this many chunks in the ask library")
     ap.add_argument("--ask-chunk-tokens", type=int, default=256, help="chunk size of the ask library")
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads of the ask's models")
@@ -381,23 +425,28 @@ def main() -> int:
             from followup import followup_worker
 
             service, build = ask_service(args.candidates, args.top_k, args.ask_chunks, args.ask_chunk_tokens,
-                                         args.threads)
+                                         args.threads, args.answer_seconds)
             result = {**followup_worker(service, questions(args.questions + 1, SEED + 2)), "build": build}
         elif args.worker == "ask":
             result = ask_worker(args.questions, args.candidates, args.top_k, args.ask_chunks, args.ask_chunk_tokens,
-                                args.threads)
+                                args.threads, args.answer_seconds)
+        elif args.worker.startswith("ask:"):  # the budget off: N candidates reranked whole, top_k read whole
+            result = ask_worker(args.questions, int(args.worker[4:]), args.top_k, args.ask_chunks,
+                                args.ask_chunk_tokens, args.threads, 0.0)
         else:
-            result = retrieval_worker(args.worker.split(":")[1], args.queries, args.rounds, args.candidates)
+            result = retrieval_worker(args.worker.split(":")[1], args.queries, args.rounds, args.candidates or 20)
         print(json.dumps(result, ensure_ascii=False))
         return 0
 
     tasks = args.tasks.split(",")
     for task in tasks:
-        if task not in ("ask", "followup") and (not task.startswith("retrieval:") or task[10:] not in SIZES):
-            raise SystemExit(f"unknown task {task!r}; choose from {', '.join(DEFAULT_TASKS)}, followup")
-    if "ask" in tasks or "followup" in tasks:
-        ensure_reranker()
-    argv = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k not in ("tasks", "json", "worker")]
+        if (task not in ("ask", "followup") and not (task.startswith("ask:") and task[4:].isdigit())
+                and (not task.startswith("retrieval:") or task[10:] not in SIZES)):
+            raise SystemExit(f"unknown task {task!r}; choose from {', '.join(DEFAULT_TASKS)}, ask:N, followup")
+    if any(t.startswith("ask") or t == "followup" for t in tasks):
+        ensure_models()
+    argv = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
+            if k not in ("tasks", "json", "worker") and v is not None]
     results = {}
     load = os.getloadavg()[0]
     for task in tasks:
@@ -416,8 +465,9 @@ def main() -> int:
     retrieval = [r for t, r in results.items() if t.startswith("retrieval:")]
     if retrieval:
         print_retrieval(retrieval)
-    if "ask" in results:
-        print_ask(results["ask"])
+    for task in tasks:
+        if task == "ask" or task.startswith("ask:"):
+            print_ask(results[task])
     if "followup" in results:
         from followup import print_followup
 

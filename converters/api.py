@@ -48,8 +48,8 @@ def convert(src: str | Path, *, to: str, out: str | Path, quant: str | None = No
         raise ConversionError(f"unknown output format {to!r}; choose gguf or mlx")
     out_path = Path(out).expanduser().absolute()
     if is_qwen3vl_checkpoint(src):
-        return convert_qwen3vl(src, to=fmt, out=out_path, quant=quant, kind=kind, force=force, verify=verify,
-                               progress=progress, cancel=cancel)
+        return convert_qwen3vl(src, to=fmt, out=out_path, quant=quant, group_size=group_size, kind=kind, force=force,
+                               verify=verify, progress=progress, cancel=cancel)
     check_destination(out_path, force=force)
     ckpt = open_checkpoint(src, kind=kind)
     if fmt == "gguf":

@@ -158,3 +158,20 @@ def _merge_plain(parts: list[PromptPart]) -> list[PromptPart]:
             merged.append(part)
     return merged
 
+
+
+def patchify(image, *, mean: Sequence[float], std: Sequence[float], patch_size: int = 16, temporal: int = 2,
+             merge: int = 2):  # noqa: ANN001, ANN201 - a PIL image in, (np.ndarray, (t, h, w)) out
+    """The vision tower's input for one resized image, as Qwen2-VL's image processor lays it out:
+    pixels scaled to [0, 1] and normalised, the frame repeated to fill the temporal patch, and
+    patches ordered so that each 2x2 merge window is contiguous."""
+    import numpy as np
+
+    pixels = np.asarray(image, dtype=np.float32) / 255.0  # (H, W, C)
+    pixels = (pixels - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    frames = np.repeat(pixels.transpose(2, 0, 1)[None], temporal, axis=0)  # (T, C, H, W)
+    channels, height, width = frames.shape[1:]
+    gh, gw = height // patch_size, width // patch_size
+    patches = frames.reshape(1, temporal, channels, gh // merge, merge, patch_size, gw // merge, merge, patch_size)
+    patches = patches.transpose(0, 3, 6, 4, 7, 2, 1, 5, 8)
+    return patches.reshape(gh * gw, channels * temporal * patch_size * patch_size), (1, gh, gw)

@@ -82,8 +82,8 @@ def test_cli_convert_reports_the_projector(vl_test_models, tmp_path, capsys):
 
 def test_refusals_are_clear_and_write_nothing(vl_test_models, vl_copy, tmp_path):
     src = vl_test_models["vl-reranker"]
-    with pytest.raises(ConversionError, match="MLX output"):
-        convert(src, to="mlx", out=tmp_path / "mlx")
+    with pytest.raises(ConversionError, match="--verify is not available"):
+        convert(src, to="gguf", out=tmp_path / "v.gguf", verify=True)
     out = tmp_path / "x.gguf"
     out.with_name("mmproj-x.gguf").write_bytes(b"keep")
     with pytest.raises(DestinationExistsError, match="mmproj-x.gguf"):
@@ -110,3 +110,21 @@ def test_cancelled_conversion_leaves_nothing(vl_test_models, tmp_path):
     with pytest.raises(ConversionCancelled):
         convert(vl_test_models["vl-reranker"], to="gguf", out=out, progress=progress, cancel=cancel)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_transformers_5_config_converts_to_mlx(vl_copy, tmp_path):
+    src = vl_copy()
+    config = json.loads((src / "config.json").read_text())
+    text = config["text_config"]
+    # What transformers 5.x saves: rope settings inside rope_parameters, the vision tower's own model_type.
+    text["rope_parameters"] = {**text.pop("rope_scaling"), "rope_theta": text.pop("rope_theta")}
+    config["vision_config"]["model_type"] = "qwen3_vl_vision"
+    (src / "config.json").write_text(json.dumps(config))
+    result = convert(src, to="mlx", quant="8bit", out=tmp_path / "mlx")
+    written = json.loads((result.output / "config.json").read_text())
+    assert written["text_config"]["rope_theta"] == 5000000
+    assert written["text_config"]["rope_scaling"]["mrope_section"] == [8, 4, 4]
+    assert written["vision_config"]["model_type"] == "qwen3_vl"
+    assert written["ippon_kind"] == "reranker" and written["quantization"]["bits"] == 8
+    assert not (result.output / "README.md").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlx", "src"]  # no source view or partial left

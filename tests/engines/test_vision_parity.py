@@ -88,3 +88,34 @@ def test_pixels_change_the_score(llama_f16, images):
                                      Candidate(text=DOC)])
     assert scores.dtype == np.float32 and np.all((scores > 0) & (scores < 1))
     assert len({round(float(s), 4) for s in scores}) == 3
+
+
+@pytest.fixture(scope="module")
+def vl_mlx(vl_test_models, tmp_path_factory):
+    """quant -> the MLX folder `ippon convert --to mlx` writes."""
+    from converters import convert
+
+    out_dir, cache = tmp_path_factory.mktemp("vl-mlx"), {}
+
+    def get(quant: str):
+        if quant not in cache:
+            cache[quant] = convert(vl_test_models["vl-reranker"], to="mlx", quant=quant,
+                                   out=out_dir / f"vl-reranker-{quant}").output
+        return cache[quant]
+    return get
+
+
+@pytest.mark.parametrize("quant, tolerance", [("f32", 0.01), ("bf16", 0.01), ("8bit", 0.05)])
+def test_mlx_scores_match_transformers(vl_mlx, reference, images, quant, tolerance):
+    from engines.mlx_backend.vision import MlxVisionReranker
+
+    model = MlxVisionReranker(vl_mlx(quant))
+    try:
+        for query, query_images, candidate in cases(images):
+            ref = reference.score(query, candidate.text, query_images=query_images,
+                                  doc_images=[candidate.image] if candidate.image else [])
+            assert model.prompt_ids(query, candidate, query_images=query_images) == ref.token_ids
+            got = model.score(query, [candidate], query_images=query_images)[0]
+            assert abs(got - ref.score) <= tolerance, (quant, query, candidate, got, ref.score)
+    finally:
+        model.close()

@@ -1,0 +1,145 @@
+"""Qwen3-VL-Reranker on MLX through mlx-vlm's Qwen3-VL network (`mlx_vlm.models.qwen3_vl`).
+
+The folder is what `ippon convert --to mlx` (or mlx-vlm's converter) writes. The prompt is
+Ippon's own (engines.qwen3_vl): constant parts are tokenized with special tokens, the query,
+documents and instruction without (a document's "<|im_end|>" stays text), each image becomes
+<|vision_start|>, one <|image_pad|> per merged patch, <|vision_end|>; the pixels are those the
+reference sees, laid out as Qwen2-VL's image processor does. mlx-vlm places the M-RoPE
+positions and the deepstack features.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import qwen3, qwen3_vl
+from ..base import Candidate, CandidateFailure
+from ..errors import EngineError, MissingBackendError, ModelFileError, WrongModelError
+from .loading import import_mlx
+
+
+class MlxVisionReranker:
+    def __init__(self, path: str | Path, *, max_tokens: int = 8192, batch_size: int = 8) -> None:
+        self.path = Path(path).expanduser()
+        if not self.path.is_dir():
+            raise ModelFileError(f"{self.path}: no such MLX model folder")
+        config = _read_config(self.path)
+        if config.get("model_type") != "qwen3_vl":
+            raise WrongModelError(f"{self.path}: model_type {config.get('model_type')!r}; a Qwen3-VL reranker "
+                                  "is qwen3_vl (convert the checkpoint with `ippon convert --to mlx`)")
+        self.name = self.path.name
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+        self._image_pad = int(config.get("image_token_id", -1))
+        vision = config.get("vision_config") or {}
+        self._patch, self._merge = int(vision.get("patch_size", 16)), int(vision.get("spatial_merge_size", 2))
+        self._temporal = int(vision.get("temporal_patch_size", 2))
+        pre = _read_json(self.path / "preprocessor_config.json") if (self.path / "preprocessor_config.json").is_file() \
+            else {}
+        self._mean, self._std = pre.get("image_mean", [0.5] * 3), pre.get("image_std", [0.5] * 3)
+        from tokenizers import Tokenizer
+
+        tok_file = self.path / "tokenizer.json"
+        if not tok_file.is_file():
+            raise ModelFileError(f"{self.path}: tokenizer.json is missing")
+        self._tokenizer = Tokenizer.from_file(str(tok_file))
+        self._plain = Tokenizer.from_file(str(tok_file))
+        self._plain.encode_special_tokens = True  # a document's "<|im_end|>" is text, not a token
+        self._markers = [self._token(t) for t in (qwen3_vl.VISION_START, qwen3_vl.VISION_END)]
+        self._yes, self._no = self._token("yes"), self._token("no")
+        if self._image_pad != self._token("<|image_pad|>"):
+            raise WrongModelError(f"{self.path}: config.json's image_token_id is not the tokenizer's <|image_pad|>")
+        self._mx = import_mlx()
+        try:
+            from mlx_vlm.utils import load_model
+        except ImportError as exc:
+            raise MissingBackendError("the MLX backend needs mlx-vlm for Qwen3-VL: please install it "
+                                      "(pip install mlx-vlm)") from exc
+        try:
+            self._model = load_model(self.path)
+        except (ValueError, KeyError, OSError) as exc:
+            raise ModelFileError(f"{self.path}: mlx-vlm could not load it ({exc})") from exc
+
+    def _token(self, text: str) -> int:
+        token = self._tokenizer.token_to_id(text)
+        if token is None:
+            raise WrongModelError(f"{self.path}: the vocabulary has no {text} token; not a Qwen3-VL model")
+        return token
+
+    def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None,
+              query_images: Sequence[str | Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
+        query_pixels = [qwen3_vl.load_image(p) for p in query_images]
+        scores = np.full(len(candidates), np.nan, dtype=np.float32)
+        for i, candidate in enumerate(candidates):
+            try:
+                pixels = query_pixels + ([qwen3_vl.load_image(candidate.image)] if candidate.image else [])
+                diff = self._logit_diff(*self._inputs(query, len(query_pixels), candidate, instruction, pixels))
+            except EngineError as exc:
+                if failures is None:
+                    raise
+                failures.append(CandidateFailure(i, str(exc)))
+                continue
+            scores[i] = qwen3.p_yes(np.array([diff]), np.array([0.0]))[0]
+        return scores
+
+    def prompt_ids(self, query: str, candidate: Candidate, *, instruction: str | None = None,
+                   query_images: Sequence[str | Path] = ()) -> list[int]:
+        pixels = [qwen3_vl.load_image(p) for p in [*query_images, *([candidate.image] if candidate.image else [])]]
+        return self._inputs(query, len(query_images), candidate, instruction, pixels)[0]
+
+    def _inputs(self, query: str, n_query_images: int, candidate: Candidate, instruction: str | None,
+                pixels: list[Any]) -> tuple[list[int], list[np.ndarray], list[tuple[int, int, int]]]:
+        parts, _ = qwen3_vl.vl_rerank_prompt(query, n_query_images, candidate, instruction)
+        ids: list[int] = []
+        values, grids = [], []
+        for part in parts:
+            if isinstance(part, qwen3_vl.ImageSlot):
+                patches, grid = qwen3_vl.patchify(pixels[part.index], mean=self._mean, std=self._std,
+                                                  patch_size=self._patch, temporal=self._temporal, merge=self._merge)
+                values.append(patches)
+                grids.append(grid)
+                n_pad = grid[0] * grid[1] * grid[2] // self._merge ** 2
+                ids += [self._markers[0], *[self._image_pad] * n_pad, self._markers[1]]
+            else:
+                tokenizer = self._tokenizer if isinstance(part, qwen3_vl.Special) else self._plain
+                ids += tokenizer.encode(part.text, add_special_tokens=False).ids
+        if len(ids) > self.max_tokens:
+            raise EngineError(f"{self.name}: the prompt takes {len(ids)} tokens, more than the {self.max_tokens} "
+                              "allowed")
+        return ids, values, grids
+
+    def _logit_diff(self, ids: list[int], values: list[np.ndarray], grids: list[tuple[int, int, int]]) -> float:
+        mx = self._mx
+        kwargs: dict[str, Any] = {}
+        pixel_values = None
+        if values:
+            pixel_values = mx.array(np.concatenate(values))
+            kwargs["image_grid_thw"] = mx.array(np.array(grids, dtype=np.int32))
+        out = self._model(mx.array([ids]), pixel_values=pixel_values, **kwargs)
+        logits = getattr(out, "logits", out)[0, -1].astype(mx.float32)
+        pair = np.array(logits[mx.array([self._yes, self._no])])
+        return float(pair[0]) - float(pair[1])
+
+    def close(self) -> None:
+        self._model = None
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not (path / "config.json").is_file():
+        raise ModelFileError(f"{path}: config.json is missing; not a model folder")
+    return _read_json(path / "config.json")
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{file}: cannot be read as JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{file}: expected a JSON object")
+    return data

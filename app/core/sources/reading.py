@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from ...locale import _
 from .base import ParseError
@@ -39,20 +41,40 @@ def not_regular_reason(mode: int) -> str | None:
     return _("not a regular file")
 
 
-def open_regular_file(path: str | Path) -> BinaryIO:
+@dataclass(frozen=True, slots=True)
+class OpenRegularFile:
+    fd: int  # open for reading; closed when the `with` block ends
+    size: int  # st_size of the open file
+
+    def read(self, limit: int) -> bytes:
+        """Up to `limit` bytes from the current position (fewer at the end of the file)."""
+        parts, total = [], 0
+        want = min(limit, self.size + 1)  # one read takes a file that did not grow
+        while total < limit and (block := os.read(self.fd, want)):
+            parts.append(block)
+            total += len(block)
+            want = min(limit - total, 1 << 20)
+        return b"".join(parts)
+
+
+@contextmanager
+def open_regular_file(path: str | Path, *, just_listed: bool = False) -> Iterator[OpenRegularFile]:
     """Open `path` for reading only if it is a regular file, checked again on the open descriptor.
 
     Raises ParseError naming the file and the reason. Nothing here can block: the kind is checked
-    before the open, the open does not wait for a FIFO's writer, and the descriptor is checked after.
+    before the open (`just_listed`: the caller's own stat just did), the open does not wait for a
+    FIFO's writer, and the descriptor is checked after, so a swap in between is caught too. The
+    system calls are those of a plain open(): open and fstat.
     """
-    try:
-        reason = not_regular_reason(os.stat(path).st_mode)
-    except FileNotFoundError:
-        raise ParseError(_("{path}: does not exist").format(path=path)) from None
-    except OSError as exc:
-        raise _os_error(path, exc) from None
-    if reason is not None:
-        raise ParseError(_("{path}: {reason}").format(path=path, reason=reason))
+    if not just_listed:
+        try:
+            reason = not_regular_reason(os.stat(path).st_mode)
+        except FileNotFoundError:
+            raise ParseError(_("{path}: does not exist").format(path=path)) from None
+        except OSError as exc:
+            raise _os_error(path, exc) from None
+        if reason is not None:
+            raise ParseError(_("{path}: {reason}").format(path=path, reason=reason))
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -60,13 +82,16 @@ def open_regular_file(path: str | Path) -> BinaryIO:
     except OSError as exc:
         raise _os_error(path, exc) from None
     try:
-        reason = not_regular_reason(os.fstat(fd).st_mode)
-    except OSError:
-        reason = _("not a regular file")
-    if reason is not None:
+        try:
+            st = os.fstat(fd)
+        except OSError as exc:
+            raise _os_error(path, exc) from None
+        reason = not_regular_reason(st.st_mode)
+        if reason is not None:
+            raise ParseError(_("{path}: {reason}").format(path=path, reason=reason))
+        yield OpenRegularFile(fd, st.st_size)
+    finally:
         os.close(fd)
-        raise ParseError(_("{path}: {reason}").format(path=path, reason=reason))
-    return os.fdopen(fd, "rb")
 
 
 def _os_error(path: str | Path, exc: OSError) -> ParseError:
@@ -77,7 +102,7 @@ def _os_error(path: str | Path, exc: OSError) -> ParseError:
 
 def read_bytes(path: Path, *, max_bytes: int) -> bytes:
     with open_regular_file(path) as f:
-        _check_size(path, os.fstat(f.fileno()).st_size, max_bytes)
+        _check_size(path, f.size, max_bytes)
         try:
             data = f.read(max_bytes + 1)
         except OSError as exc:

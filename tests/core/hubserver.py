@@ -106,7 +106,7 @@ class FakeHub:
     slow: dict[str, float] = field(default_factory=dict)  # file -> seconds between 4 KiB pieces
     endless: set[str] = field(default_factory=set)  # files whose body never ends
     trickle: dict[str, float] = field(default_factory=dict)  # file -> seconds between single bytes
-    redirect_loop: set[str] = field(default_factory=set)  # files that redirect to themselves
+    redirect_loop: set[str] = field(default_factory=set)  # files (or "/api/models") redirecting to themselves
     answers: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)  # scripted GET answers
     log: list[Logged] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -167,6 +167,8 @@ class _HubHandler(BaseHTTPRequestHandler):
         path = unquote(url.path)
         self.hub.log.append(Logged(self.command, path, self.headers.get("Range"), self.headers.get("Authorization")))
         if path.startswith("/api/models/"):
+            if "/api/models" in self.hub.redirect_loop:
+                return self._redirect_to_itself()
             return self._model_info(path.removeprefix("/api/models/").split("/"), parse_qs(url.query))
         parts = path.lstrip("/").split("/")
         if len(parts) >= 5 and parts[2] == "resolve":
@@ -212,11 +214,7 @@ class _HubHandler(BaseHTTPRequestHandler):
             status, headers = self.hub.answers[file].pop(0)
             return self._error(status, headers.get("X-Error-Code", ""), headers=headers)
         if file in self.hub.redirect_loop:
-            self.send_response(302)
-            self.send_header("Location", self.path)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self._redirect_to_itself()
         if not head and (file in self.hub.endless or file in self.hub.trickle):
             return self._hostile_body(file)
         data, start = entry.data, 0
@@ -264,6 +262,12 @@ class _HubHandler(BaseHTTPRequestHandler):
             sent += len(piece)
             if delay:
                 time.sleep(delay)
+
+    def _redirect_to_itself(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _hostile_body(self, file: str) -> None:
         """No Content-Length, so the body ends only when the connection does: endless zeros, or

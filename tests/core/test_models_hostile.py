@@ -61,6 +61,20 @@ def test_a_redirect_loop_is_named(hub, catalog, models_dir):
     with pytest.raises(models.ModelsError, match=f"redirected {GGUF_FILE} too many times .*HF_ENDPOINT"):
         _pull(catalog, models_dir)
     assert _nothing_installed(models_dir, NAME)
+    hub.redirect_loop.add("/api/models")
+    with pytest.raises(models.ModelsError, match=f"redirected the file list of {GGUF_REPO} too many times"):
+        _pull(catalog, models_dir)
+
+
+def test_cli_import_of_a_linked_folder_is_one_line_and_exit_1(capsys, model_copy, secret):
+    from app.cli import main
+
+    folder = model_copy("llm-tied")
+    (folder / "notes.txt").symlink_to(secret)
+    code = main(["models", "import", str(folder)])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith("ippon: error: ") and f"a link to {secret}, outside the model folder" in err
 
 
 @pytest.mark.parametrize(("name", "listed_size", "reason"), [

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IpponError
-from ..locale import _
 from . import sources
 from .chunking import TokenCounter, chunk_sections, estimate_tokens
 from .discovery import Found, LinkPolicy, Problem, discover, is_under
@@ -266,4 +265,4 @@ def stored_under(store: LibraryStore, roots: Iterable[str]) -> list[SourceRecord
 def ensure_exists(paths: Iterable[Path]) -> None:
     for path in paths:
         if not os.path.lexists(path):
-            raise IpponError(_("{path}: no such file or folder").format(path=path))
+            raise IpponError(f"{path}: no such file or folder")

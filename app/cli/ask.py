@@ -23,31 +23,31 @@ from .threads import add_thread_options, chosen_thread
 
 def _retrieval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("hybrid", "lexical", "vector"), default="hybrid",
-                        help="hybrid (default; lexical until vectors exist), keywords only, or vectors only")
+                        help=_("hybrid (default; lexical until vectors exist), keywords only, or vectors only"))
     parser.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=True,
-                        help="rerank with the configured Qwen3-Reranker (default: on when one is configured)")
-    parser.add_argument("--folder", action="append", default=[], metavar="PATH", help="only files under PATH")
+                        help=_("rerank with the configured Qwen3-Reranker (default: on when one is configured)"))
+    parser.add_argument("--folder", action="append", default=[], metavar="PATH", help=_("only files under PATH"))
     parser.add_argument("--type", action="append", default=[], metavar="FORMAT",
-                        help="only files of this format (pdf, md, txt, html, docx, pptx, csv, tsv, image)")
-    parser.add_argument("--after", type=_date, metavar="YYYY-MM-DD", help="only files modified since this day")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+                        help=_("only files of this format (pdf, md, txt, html, docx, pptx, csv, tsv, image)"))
+    parser.add_argument("--after", type=_date, metavar="YYYY-MM-DD", help=_("only files modified since this day"))
+    parser.add_argument("--json", action="store_true", help=_("print JSON"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    search = sub.add_parser("search", help="search the library (no LLM)")
+    search = sub.add_parser("search", help=_("search the library (no LLM)"))
     search.add_argument("query")
-    search.add_argument("--limit", type=positive, default=10, help="how many results (default 10)")
+    search.add_argument("--limit", type=positive, default=10, help=_("how many results (default 10)"))
     _retrieval_options(search)
     search.set_defaults(handler=run_search)
 
-    ask = sub.add_parser("ask", help="ask the library; the answer cites its sources")
+    ask = sub.add_parser("ask", help=_("ask the library; the answer cites its sources"))
     ask.add_argument("question")
     ask.add_argument("--limit", type=positive,
-                     help="sources given to the LLM (default: as many as the answer_seconds budget allows, up to top_k)")
+                     help=_("sources given to the LLM (default: as many as the answer_seconds budget allows, up to top_k)"))
     ask.add_argument("--candidates", type=positive,
-                     help="candidates the reranker scores (default: as many as the budget allows, up to candidates)")
+                     help=_("candidates the reranker scores (default: as many as the budget allows, up to candidates)"))
     ask.add_argument("--debug", action="store_true",
-                     help="with --json: add the exact prompt the LLM read and how many control tokens it holds")
+                     help=_("with --json: add the exact prompt the LLM read and how many control tokens it holds"))
     _retrieval_options(ask)
     add_thinking_options(ask)
     add_thread_options(ask)

@@ -15,22 +15,22 @@ from .progress import ProgressBar, describe_conversion
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    conv = sub.add_parser("convert", help="convert a Hugging Face Qwen3 checkpoint to GGUF or MLX",
-                          description="Convert a Hugging Face Qwen3 checkpoint (LLM, Qwen3-Embedding or "
-                                      "Qwen3-Reranker) to GGUF for llama.cpp or to MLX.")
-    conv.add_argument("src", type=Path, help="checkpoint folder (config.json, *.safetensors, tokenizer.json)")
-    conv.add_argument("--to", required=True, choices=converters.FORMATS, help="output format")
-    conv.add_argument("--out", required=True, type=Path, help="output .gguf file or MLX folder")
+    conv = sub.add_parser("convert", help=_("convert a Hugging Face Qwen3 checkpoint to GGUF or MLX"),
+                          description=_("Convert a Hugging Face Qwen3 checkpoint (LLM, Qwen3-Embedding or "
+                                        "Qwen3-Reranker) to GGUF for llama.cpp or to MLX."))
+    conv.add_argument("src", type=Path, help=_("checkpoint folder (config.json, *.safetensors, tokenizer.json)"))
+    conv.add_argument("--to", required=True, choices=converters.FORMATS, help=_("output format"))
+    conv.add_argument("--out", required=True, type=Path, help=_("output .gguf file or MLX folder"))
     conv.add_argument("--quant", help=f"GGUF: {', '.join(converters.GGUF_TYPES)} (default f16); "
                                       "MLX: 4bit or 8bit (default: keep bf16)")
-    conv.add_argument("--group-size", type=int, default=64, choices=(32, 64, 128), help="MLX quantization group")
+    conv.add_argument("--group-size", type=int, default=64, choices=(32, 64, 128), help=_("MLX quantization group"))
     conv.add_argument("--kind", choices=[k.value for k in converters.ModelKind],
-                      help="model kind (default: detected; rerankers are told apart by config.json's _name_or_path, "
-                           "a '# Qwen3-Reranker' README heading or their folder name)")
+                      help=_("model kind (default: detected; rerankers are told apart by config.json's _name_or_path, "
+                             "a '# Qwen3-Reranker' README heading or their folder name)"))
     conv.add_argument("--verify", action="store_true",
-                      help="compare with the reference implementation (transformers) before keeping the output")
-    conv.add_argument("--force", action="store_true", help="replace the output if it exists")
-    conv.add_argument("--json", action="store_true", help="print one JSON object and no progress")
+                      help=_("compare with the reference implementation (transformers) before keeping the output"))
+    conv.add_argument("--force", action="store_true", help=_("replace the output if it exists"))
+    conv.add_argument("--json", action="store_true", help=_("print one JSON object and no progress"))
     conv.set_defaults(handler=run)
 
 

@@ -16,50 +16,50 @@ from .options import add_thinking_options, chat_settings, positive, print_delta
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("engine", help="run one model directly (chat, embed, rerank)",
-                            description="Run a chat model, embedder or reranker directly: a GGUF file (llama.cpp), "
-                                        "an MLX folder, or a model name on an OpenAI-compatible server (--url).")
+    parser = sub.add_parser("engine", help=_("run one model directly (chat, embed, rerank)"),
+                            description=_("Run a chat model, embedder or reranker directly: a GGUF file (llama.cpp), "
+                                          "an MLX folder, or a model name on an OpenAI-compatible server (--url)."))
     commands = parser.add_subparsers(dest="engine_command", metavar="ACTION", required=True)
 
-    chat = commands.add_parser("chat", help="stream a chat answer")
+    chat = commands.add_parser("chat", help=_("stream a chat answer"))
     _model_options(chat)
-    chat.add_argument("prompt", help="the user message")
-    chat.add_argument("--system", help="a system message")
+    chat.add_argument("prompt", help=_("the user message"))
+    chat.add_argument("--system", help=_("a system message"))
     add_thinking_options(chat)
-    chat.add_argument("--n-ctx", type=positive, default=8192, help="context window to load (local backends)")
+    chat.add_argument("--n-ctx", type=positive, default=8192, help=_("context window to load (local backends)"))
     chat.set_defaults(handler=run_chat)
 
-    embed = commands.add_parser("embed", help="print embedding vectors")
+    embed = commands.add_parser("embed", help=_("print embedding vectors"))
     _model_options(embed)
     embed.add_argument("texts", nargs="+", metavar="TEXT")
-    embed.add_argument("--query", action="store_true", help="format the texts as queries (with the instruction)")
-    embed.add_argument("--instruction", help="the query instruction (default: web search)")
-    embed.add_argument("--dim", type=positive, help="Matryoshka size (default: the model's full dimension)")
+    embed.add_argument("--query", action="store_true", help=_("format the texts as queries (with the instruction)"))
+    embed.add_argument("--instruction", help=_("the query instruction (default: web search)"))
+    embed.add_argument("--dim", type=positive, help=_("Matryoshka size (default: the model's full dimension)"))
     embed.set_defaults(handler=run_embed)
 
-    info = commands.add_parser("info", help="the backends installed here and the device each computes on")
-    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info = commands.add_parser("info", help=_("the backends installed here and the device each computes on"))
+    info.add_argument("--json", action="store_true", help=_("print one JSON object"))
     info.set_defaults(handler=run_info)
 
-    rerank = commands.add_parser("rerank", help="print P(yes) for each document (text first, then --image ones)")
+    rerank = commands.add_parser("rerank", help=_("print P(yes) for each document (text first, then --image ones)"))
     _model_options(rerank)
     rerank.add_argument("--query", required=True)
     rerank.add_argument("documents", nargs="*", metavar="DOCUMENT")
-    rerank.add_argument("--instruction", help="the reranker instruction (default: web search)")
+    rerank.add_argument("--instruction", help=_("the reranker instruction (default: web search)"))
     rerank.add_argument("--image", action="append", default=[], type=Path, metavar="IMG",
-                        help="an image document, scored by its pixels (a Qwen3-VL reranker; repeatable)")
+                        help=_("an image document, scored by its pixels (a Qwen3-VL reranker; repeatable)"))
     rerank.add_argument("--query-image", action="append", default=[], type=Path, metavar="IMG",
-                        help="an image that is part of the query (a Qwen3-VL reranker; repeatable)")
+                        help=_("an image that is part of the query (a Qwen3-VL reranker; repeatable)"))
     rerank.add_argument("--mmproj", type=Path, metavar="FILE",
-                        help="the Qwen3-VL projector of a GGUF model (default: mmproj-<model> beside it)")
+                        help=_("the Qwen3-VL projector of a GGUF model (default: mmproj-<model> beside it)"))
     rerank.set_defaults(handler=run_rerank)
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="a GGUF file, an MLX folder, or a model name on --url")
-    parser.add_argument("--backend", choices=("auto", *engines.BACKENDS), help="default: from the configuration (auto)")
-    parser.add_argument("--url", help="an OpenAI-compatible server (implies --backend remote)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--model", required=True, help=_("a GGUF file, an MLX folder, or a model name on --url"))
+    parser.add_argument("--backend", choices=("auto", *engines.BACKENDS), help=_("default: from the configuration (auto)"))
+    parser.add_argument("--url", help=_("an OpenAI-compatible server (implies --backend remote)"))
+    parser.add_argument("--json", action="store_true", help=_("print one JSON object"))
 
 
 def run_chat(args: argparse.Namespace, service: IpponService) -> int:

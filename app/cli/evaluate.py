@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..locale import _
 from ..core.evaluation import format_table_rows
 from ..core.service import IpponService
 from .options import positive
@@ -15,19 +16,19 @@ from .terminal import markup_safe, visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    ev = sub.add_parser("eval", help="measure retrieval on a question set (or: eval generate --out FILE)",
-                        description="Run a question set (JSON Lines: id, question, positive, answers) through one or "
-                                    "more configurations and report recall@1/5/10, MRR@10, nDCG@10, answer checks and "
-                                    "latency side by side, then every miss. `ippon eval generate --out FILE` writes "
-                                    "a question set from your own documents with the LLM.")
+    ev = sub.add_parser("eval", help=_("measure retrieval on a question set (or: eval generate --out FILE)"),
+                        description=_("Run a question set (JSON Lines: id, question, positive, answers) through one or "
+                                      "more configurations and report recall@1/5/10, MRR@10, nDCG@10, answer checks and "
+                                      "latency side by side, then every miss. `ippon eval generate --out FILE` writes "
+                                      "a question set from your own documents with the LLM."))
     ev.add_argument("questions", metavar="QUESTIONS.jsonl|generate")
     ev.add_argument("--mode", choices=("hybrid", "lexical", "vector"))
     ev.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None)
     ev.add_argument("--config", action="append", default=[], metavar="NAME=FILE",
-                    help="a configuration to compare (TOML: mode, rerank, embedder, embed_dim, reranker, llm, "
-                         "candidates, top_k); repeat for several")
-    ev.add_argument("--out", type=Path, help="with `generate`: the question file to write")
-    ev.add_argument("--n", type=positive, default=50, help="with `generate`: how many questions (default 50)")
+                    help=_("a configuration to compare (TOML: mode, rerank, embedder, embed_dim, reranker, llm, "
+                           "candidates, top_k); repeat for several"))
+    ev.add_argument("--out", type=Path, help=_("with `generate`: the question file to write"))
+    ev.add_argument("--n", type=positive, default=50, help=_("with `generate`: how many questions (default 50)"))
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(handler=run_eval)
 

@@ -19,63 +19,63 @@ from .terminal import markup_safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    group = sub.add_parser("models", help="recommend, download, import and choose models",
-                           description="The models Ippon runs: a recommendation for this machine, downloads "
-                                       "from the Hugging Face Hub (resumable, verified), local imports, and "
-                                       "which installed model config.toml uses.")
+    group = sub.add_parser("models", help=_("recommend, download, import and choose models"),
+                           description=_("The models Ippon runs: a recommendation for this machine, downloads "
+                                         "from the Hugging Face Hub (resumable, verified), local imports, and "
+                                         "which installed model config.toml uses."))
     actions = group.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     catalog = argparse.ArgumentParser(add_help=False)
     catalog.add_argument("--catalog", type=Path, metavar="FILE",
-                         help="a catalog file of one's own (default: the shipped resources/models.toml)")
+                         help=_("a catalog file of one's own (default: the shipped resources/models.toml)"))
 
-    rec = actions.add_parser("recommend", parents=[catalog], help="the LLM, embedder and reranker for this machine")
-    rec.add_argument("--assume-ram", type=float, metavar="GB", help="plan for this much RAM instead")
-    rec.add_argument("--assume-chip", choices=("apple", "x86"), help="plan for Apple Silicon (MLX) or not (GGUF)")
-    rec.add_argument("--assume-disk", type=float, metavar="GB", help="plan for this much free disk instead")
-    rec.add_argument("--assume-cores", type=int, metavar="N", help="plan for this many CPU cores instead")
+    rec = actions.add_parser("recommend", parents=[catalog], help=_("the LLM, embedder and reranker for this machine"))
+    rec.add_argument("--assume-ram", type=float, metavar="GB", help=_("plan for this much RAM instead"))
+    rec.add_argument("--assume-chip", choices=("apple", "x86"), help=_("plan for Apple Silicon (MLX) or not (GGUF)"))
+    rec.add_argument("--assume-disk", type=float, metavar="GB", help=_("plan for this much free disk instead"))
+    rec.add_argument("--assume-cores", type=int, metavar="N", help=_("plan for this many CPU cores instead"))
     rec.add_argument("--assume-gpu", type=float, metavar="GB",
-                     help="plan for an NVIDIA GPU with this much memory (0: none) instead")
+                     help=_("plan for an NVIDIA GPU with this much memory (0: none) instead"))
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(handler=run_recommend)
 
-    lst = actions.add_parser("list", parents=[catalog], help="the catalog and the installed models")
+    lst = actions.add_parser("list", parents=[catalog], help=_("the catalog and the installed models"))
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=run_list)
 
-    pull = actions.add_parser("pull", parents=[catalog], help="download a catalog model (converting if needed)",
-                              description="Download a catalog model into the models folder. Without an official "
-                                          "build in the chosen format and quantization, the original checkpoint "
-                                          "is downloaded and converted. An interrupted pull resumes when run again.")
-    pull.add_argument("name", metavar="NAME", help="a catalog name (see `ippon models list`)")
+    pull = actions.add_parser("pull", parents=[catalog], help=_("download a catalog model (converting if needed)"),
+                              description=_("Download a catalog model into the models folder. Without an official "
+                                            "build in the chosen format and quantization, the original checkpoint "
+                                            "is downloaded and converted. An interrupted pull resumes when run again."))
+    pull.add_argument("name", metavar="NAME", help=_("a catalog name (see `ippon models list`)"))
     pull.add_argument("--format", choices=models.catalog.FORMATS,
-                      help="default: mlx on Apple Silicon, gguf elsewhere; hf keeps the original checkpoint")
-    pull.add_argument("--quant", help="GGUF: q4_k_m, q8_0, f16, …; MLX: 4bit, 8bit, bf16 "
-                                      "(default: 4-bit for LLMs, 8-bit for embedders and rerankers)")
-    pull.add_argument("--convert", action="store_true", help="build from the original even if a build exists")
-    pull.add_argument("--use", action="store_true", help="then point config.toml at it")
-    pull.add_argument("--json", action="store_true", help="print one JSON object and no progress")
+                      help=_("default: mlx on Apple Silicon, gguf elsewhere; hf keeps the original checkpoint"))
+    pull.add_argument("--quant", help=_("GGUF: q4_k_m, q8_0, f16, …; MLX: 4bit, 8bit, bf16 "
+                                        "(default: 4-bit for LLMs, 8-bit for embedders and rerankers)"))
+    pull.add_argument("--convert", action="store_true", help=_("build from the original even if a build exists"))
+    pull.add_argument("--use", action="store_true", help=_("then point config.toml at it"))
+    pull.add_argument("--json", action="store_true", help=_("print one JSON object and no progress"))
     pull.set_defaults(handler=run_pull)
 
-    imp = actions.add_parser("import", help="install a local GGUF file, MLX folder or Hugging Face checkpoint",
-                             description="Copy a local model into the models folder after checking its kind and "
-                                         "architecture: a .gguf file, an MLX folder, or a Hugging Face checkpoint "
-                                         "folder (config.json, *.safetensors, tokenizer.json).")
+    imp = actions.add_parser("import", help=_("install a local GGUF file, MLX folder or Hugging Face checkpoint"),
+                             description=_("Copy a local model into the models folder after checking its kind and "
+                                           "architecture: a .gguf file, an MLX folder, or a Hugging Face checkpoint "
+                                           "folder (config.json, *.safetensors, tokenizer.json)."))
     imp.add_argument("path", type=Path, metavar="PATH")
-    imp.add_argument("--name", help="the installed name (default: from the file or folder name)")
+    imp.add_argument("--name", help=_("the installed name (default: from the file or folder name)"))
     imp.add_argument("--kind", choices=("llm", "embedder", "reranker"),
-                     help="what it is, when its name and config do not tell (rerankers look like LLMs)")
-    imp.add_argument("--use", action="store_true", help="then point config.toml at it")
+                     help=_("what it is, when its name and config do not tell (rerankers look like LLMs)"))
+    imp.add_argument("--use", action="store_true", help=_("then point config.toml at it"))
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(handler=run_import)
 
-    rm = actions.add_parser("remove", help="delete an installed model")
+    rm = actions.add_parser("remove", help=_("delete an installed model"))
     rm.add_argument("name", metavar="NAME")
     rm.add_argument("--json", action="store_true")
     rm.set_defaults(handler=run_remove)
 
-    use = actions.add_parser("use", help="point config.toml's llm, embedder or reranker at an installed model")
+    use = actions.add_parser("use", help=_("point config.toml's llm, embedder or reranker at an installed model"))
     use.add_argument("name", metavar="NAME")
-    use.add_argument("--dim", type=int, help="embedders: the vector size to store (Matryoshka, 32 up to full)")
+    use.add_argument("--dim", type=int, help=_("embedders: the vector size to store (Matryoshka, 32 up to full)"))
     use.add_argument("--json", action="store_true")
     use.set_defaults(handler=run_use)
 

@@ -7,6 +7,8 @@ import sys
 
 import engines
 
+from ..locale import _
+
 
 def positive(text: str) -> int:
     value = int(text)
@@ -17,12 +19,12 @@ def positive(text: str) -> int:
 
 def add_thinking_options(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--think", dest="thinking", action="store_true", default=False, help="thinking on")
-    mode.add_argument("--no-think", dest="thinking", action="store_false", help="thinking off (the default)")
+    mode.add_argument("--think", dest="thinking", action="store_true", default=False, help=_("thinking on"))
+    mode.add_argument("--no-think", dest="thinking", action="store_false", help=_("thinking off (the default)"))
     mode.add_argument("--think-budget", type=positive, metavar="N",
-                      help="thinking on, stopped after N thinking tokens")
-    parser.add_argument("--max-tokens", type=positive, default=1024, help="the most tokens to generate")
-    parser.add_argument("--temperature", type=float, help="default: Qwen3's recommendation for the mode")
+                      help=_("thinking on, stopped after N thinking tokens"))
+    parser.add_argument("--max-tokens", type=positive, default=1024, help=_("the most tokens to generate"))
+    parser.add_argument("--temperature", type=float, help=_("default: Qwen3's recommendation for the mode"))
     parser.add_argument("--top-p", type=float)
     parser.add_argument("--top-k", type=int)
     parser.add_argument("--presence-penalty", type=float)

@@ -10,6 +10,7 @@ from typing import Any
 import converters
 
 from ..core.ingest import IngestProgress
+from ..locale import N_, _
 from .terminal import markup_safe
 
 # event -> (stage, done, total, description)
@@ -20,10 +21,14 @@ def describe_conversion(event: converters.ConversionProgress) -> tuple[str, int,
     return event.stage, event.tensors_done, event.tensors_total, f"{event.stage} {event.tensor}"
 
 
+PHASE_NAMES = {"index": N_("files"), "embed": N_("vectors"), "scan": N_("scan"), "analyse": N_("keyword index")}
+
+
 def describe_ingest(event: IngestProgress) -> tuple[str, int, int, str]:
-    label = {"index": "files", "embed": "vectors", "scan": "scan", "analyse": "keyword index"}.get(event.phase,
-                                                                                                event.phase)
-    detail = f"{event.chunks} chunks  {markup_safe(Path(event.path).name)}" if event.phase == "index" else ""
+    label = _(PHASE_NAMES[event.phase]) if event.phase in PHASE_NAMES else event.phase
+    if event.phase != "index":
+        return event.phase, event.done, event.total, label
+    detail = _("{chunks} chunks  {file}").format(chunks=event.chunks, file=markup_safe(Path(event.path).name))
     return event.phase, event.done, event.total, f"{label} {detail}"
 
 

@@ -16,9 +16,9 @@ from ..locale import _
 
 def add_thread_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--thread", metavar="ID", help="ask a follow-up in this conversation (see `ippon threads list`)")
+    group.add_argument("--thread", metavar="ID", help=_("ask a follow-up in this conversation (see `ippon threads list`)"))
     group.add_argument("-c", "--continue", dest="continue_last", action="store_true",
-                       help="ask a follow-up in the latest conversation")
+                       help=_("ask a follow-up in the latest conversation"))
 
 
 def chosen_thread(args: argparse.Namespace, service: IpponService) -> str | None:
@@ -34,31 +34,31 @@ def chosen_thread(args: argparse.Namespace, service: IpponService) -> str | None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    threads = sub.add_parser("threads", help="conversations: list, show, rename, delete, export")
+    threads = sub.add_parser("threads", help=_("conversations: list, show, rename, delete, export"))
     commands = threads.add_subparsers(dest="threads_command", metavar="COMMAND", required=True)
-    listing = commands.add_parser("list", help="conversations, newest first")
-    listing.add_argument("--search", metavar="TEXT", help="only conversations whose title, questions or answers "
-                         "contain TEXT")
-    listing.add_argument("--limit", type=int, help="at most this many")
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing = commands.add_parser("list", help=_("conversations, newest first"))
+    listing.add_argument("--search", metavar="TEXT", help=_("only conversations whose title, questions or answers "
+                           "contain TEXT"))
+    listing.add_argument("--limit", type=int, help=_("at most this many"))
+    listing.add_argument("--json", action="store_true", help=_("print JSON"))
     listing.set_defaults(handler=run_list)
-    show = commands.add_parser("show", help="a conversation's turns in order")
-    show.add_argument("id", help="the conversation's id (or its first characters)")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    show = commands.add_parser("show", help=_("a conversation's turns in order"))
+    show.add_argument("id", help=_("the conversation's id (or its first characters)"))
+    show.add_argument("--json", action="store_true", help=_("print JSON"))
     show.set_defaults(handler=run_show)
-    rename = commands.add_parser("rename", help="give a conversation a new title")
+    rename = commands.add_parser("rename", help=_("give a conversation a new title"))
     rename.add_argument("id")
     rename.add_argument("title")
-    rename.add_argument("--json", action="store_true", help="print JSON")
+    rename.add_argument("--json", action="store_true", help=_("print JSON"))
     rename.set_defaults(handler=run_rename)
-    delete = commands.add_parser("delete", help="delete a conversation")
+    delete = commands.add_parser("delete", help=_("delete a conversation"))
     delete.add_argument("id")
-    delete.add_argument("--json", action="store_true", help="print JSON")
+    delete.add_argument("--json", action="store_true", help=_("print JSON"))
     delete.set_defaults(handler=run_delete)
-    export = commands.add_parser("export", help="a conversation as Markdown, with numbered sources")
+    export = commands.add_parser("export", help=_("a conversation as Markdown, with numbered sources"))
     export.add_argument("id")
-    export.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
-    export.add_argument("--json", action="store_true", help="print JSON (the Markdown and where it went)")
+    export.add_argument("--out", type=Path, metavar="FILE", help=_("write to FILE (default: standard output)"))
+    export.add_argument("--json", action="store_true", help=_("print JSON (the Markdown and where it went)"))
     export.set_defaults(handler=run_export)
 
 

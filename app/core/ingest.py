@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IpponError
+from ..locale import _
 from . import sources
 from .chunking import TokenCounter, chunk_sections, estimate_tokens
 from .discovery import Found, LinkPolicy, Problem, discover, is_under
@@ -89,9 +90,8 @@ class _Eta:
 
 def file_hash(path: str) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    # Discovery has just found it a regular file; a swap since is caught on the open file.
-    with sources.reading.open_regular_file(path, just_listed=True) as fh:
-        while block := os.read(fh.fd, 1 << 20):
+    with sources.reading.open_regular_file(path) as fh:  # a FIFO or /dev/zero raises, never blocks
+        while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
 
@@ -265,4 +265,4 @@ def stored_under(store: LibraryStore, roots: Iterable[str]) -> list[SourceRecord
 def ensure_exists(paths: Iterable[Path]) -> None:
     for path in paths:
         if not os.path.lexists(path):
-            raise IpponError(f"{path}: no such file or folder")
+            raise IpponError(_("{path}: no such file or folder").format(path=path))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from ..locale import _
 from ..config import Config
 from ..errors import IpponError
 from .discovery import LinkPolicy, is_under
@@ -66,8 +67,8 @@ class Library:
             data = json.loads(self._roots_file.read_text(encoding="utf-8"))
             return [Root(r["path"], bool(r.get("watch"))) for r in data["roots"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IpponError(f"{self._roots_file}: the list of library folders is damaged ({exc}); "
-                             "fix or delete it and add the folders again") from exc
+            raise IpponError(_("{file}: the list of library folders is damaged ({reason}); fix or delete it and add "
+                               "the folders again").format(file=self._roots_file, reason=exc)) from exc
 
     def _save_roots(self, roots: Iterable[Root]) -> None:
         tmp = self._roots_file.with_suffix(".json.tmp")
@@ -83,8 +84,8 @@ class Library:
         try:
             lock.acquire(timeout=0.5)
         except Timeout as exc:
-            raise LibraryBusyError("another Ippon process (an ingest or `ippon watch`) is updating the library; "
-                                   "wait for it to finish or stop it") from exc
+            raise LibraryBusyError(_("another Ippon process (an ingest or `ippon watch`) is updating the library; "
+                                     "wait for it to finish or stop it")) from exc
         try:
             self.store.repair()  # what a killed writer left half-done
             yield
@@ -120,7 +121,7 @@ class Library:
         with self.writing():
             roots = self.roots()
             if not any(r.key == key for r in roots):
-                raise IpponError(f"{path}: not in the library")
+                raise IpponError(_("{path}: not in the library").format(path=path))
             self._save_roots(Root(r.path, watch) if r.key == key else r for r in roots)
 
     def remove(self, paths: Iterable[Path]) -> int:
@@ -132,7 +133,7 @@ class Library:
             self.exclusions.exclude(t for t in targets if any(is_under(t, r.key) for r in kept))
             gone = [s.source_id for s in self.store.sources() if any(is_under(s.path, t) for t in targets)]
             if not gone:
-                raise IpponError(f"{', '.join(targets)}: not in the library (see `ippon sources`)")
+                raise IpponError(_("{paths}: not in the library (see `ippon sources`)").format(paths=", ".join(targets)))
             return self.store.remove_sources(gone)
 
     def refresh(self, *, vectors: bool = True, progress: ProgressCallback | None = None,

@@ -16,6 +16,7 @@ import numpy as np
 
 from engines.qwen3 import estimate_tokens
 
+from ..locale import _
 from ..errors import IpponError
 from .passages import focus_passage
 from .store import Hit, LibraryStore, normalize_path
@@ -112,14 +113,14 @@ class Retriever:
 
     def search(self, query: str, settings: RetrievalSettings = RetrievalSettings()) -> Retrieval:
         if not query.strip():
-            raise IpponError("the query is empty")
+            raise IpponError(_("the query is empty"))
         mode = settings.mode
         has_vectors = self.embedder is not None and self.vectors.dim is not None
         if mode == "hybrid" and not has_vectors:
             mode = "lexical"  # before any embedder or vectors exist, keywords are what there is
         if mode == "vector" and not has_vectors:
-            raise NoEmbedderError("vector search needs an embedder and the library's vectors: set `embedder` in "
-                                  "config.toml and run `ippon reindex --vectors`, or use --mode lexical")
+            raise NoEmbedderError(_("vector search needs an embedder and the library's vectors: set `embedder` in "
+                                    "config.toml and run `ippon reindex --vectors`, or use --mode lexical"))
         where = settings.filters.where()
         timings: dict[str, float] = {}
         lexical: list[Hit] = []

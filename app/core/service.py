@@ -132,8 +132,8 @@ class IpponService:
         """Retrieve, then stream a cited answer, kept as the next turn of `thread` (None: a new thread; its id
         comes in an AskTurn event after the sources). Without an LLM configured this is an error, not a guess."""
         if not self.config.llm:
-            raise IpponError("no answering model: set `llm` in config.toml to a Qwen3 GGUF file or MLX folder "
-                             "(`ippon search` works without one)")
+            raise IpponError(_("no answering model: set `llm` in config.toml to a Qwen3 GGUF file or MLX folder "
+                               "(`ippon search` works without one)"))
         if self._llm is None:
             self._llm = self.load_engine("chat", self.config.llm)
         models = {role: Path(str(name)).name for role, name in (("llm", self.config.llm),
@@ -233,10 +233,10 @@ class IpponService:
         """A question set from the user's own chunks: one question per sampled chunk, that chunk's file
         (and page) as the positive. Written as JSON Lines; returns how many."""
         if not self.config.llm:
-            raise IpponError("generating questions needs an LLM: set `llm` in config.toml")
-        hits, _texts, _ = self.library.store.all_chunks()
+            raise IpponError(_("generating questions needs an LLM: set `llm` in config.toml"))
+        hits, _texts, _vectors = self.library.store.all_chunks()  # `_` is the translator here
         if not hits:
-            raise IpponError("the library is empty: add documents first (`ippon add PATH`)")
+            raise IpponError(_("the library is empty: add documents first (`ippon add PATH`)"))
         llm = self._llm = self._llm or self.load_engine("chat", self.config.llm)
         rng = random.Random(seed)
         sample = rng.sample(hits, min(n, len(hits)))
@@ -352,18 +352,19 @@ class IpponService:
         """Point config.toml's llm / embedder / reranker at an installed model; returns what was written."""
         model = models.find_installed(self.config.models_dir, name)
         if model.config_key is None:
-            raise models.ModelsError(f"{model.name} is a {model.kind}; no setting uses one yet")
+            raise models.ModelsError(_("{name} is a {kind}; no setting uses one yet").format(name=model.name,
+                                                                                             kind=model.kind))
         updates: dict[str, object] = {model.config_key: str(model.path)}
         if model.config_key == "embedder":
             if dim is not None and model.dim and not 32 <= dim <= model.dim:
-                raise models.ModelsError(f"{model.name} makes vectors of up to {model.dim} dimensions; "
-                                         f"--dim must be from 32 to {model.dim}")
+                raise models.ModelsError(_("{name} makes vectors of up to {dim} dimensions; --dim must be from 32 "
+                                           "to {dim}").format(name=model.name, dim=model.dim))
             if dim is not None:
                 updates["embed_dim"] = dim
             elif self.config.embed_dim and model.dim and self.config.embed_dim > model.dim:
                 updates["embed_dim"] = None  # the old size does not fit this model: use its full size
         elif dim is not None:
-            raise models.ModelsError("--dim is for embedders only")
+            raise models.ModelsError(_("--dim is for embedders only"))
         update_config_file(updates, self.config.config_file)
         self.config = load_config(self.config.config_file)
         # The next call loads the newly chosen model (the library chunks with the embedder's tokenizer).

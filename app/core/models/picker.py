@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ...locale import _
 from .catalog import GIB, Catalog, CatalogEntry
 from .errors import CatalogError
 from .machine import Machine
@@ -92,23 +93,24 @@ def recommend(machine: Machine, catalog: Catalog) -> Recommendation:
     llms = _candidates(catalog, "llm")
 
     reranker = Pick("reranker", rerankers[0], q8, fmt,
-                    "It reads every candidate it scores before the answer starts, so the small 0.6B at 8-bit "
-                    f"(about {_gb(rerankers[0].needs(q8).memory)} GB) reranks the most candidates in the time "
-                    "where 4B gains little.")
+                    _("It reads every candidate it scores before the answer starts, so the small 0.6B at 8-bit "
+                      "(about {gb} GB) reranks the most candidates in the time where 4B gains little.")
+                    .format(gb=_gb(rerankers[0].needs(q8).memory)))
 
     small, big = embedders[0], embedders[-1]
-    embedder_entry, embedder_reason = small, (
-        f"Fast enough to index large folders (about {_gb(small.needs(q8).memory)} GB at 8-bit, which embedders "
-        f"need more than LLMs), with {small.dim}-dimension vectors that retrieve Japanese well.")
+    embedder_entry, embedder_reason = small, _(
+        "Fast enough to index large folders (about {gb} GB at 8-bit, which embedders need more than LLMs), with "
+        "{dim}-dimension vectors that retrieve Japanese well.").format(gb=_gb(small.needs(q8).memory), dim=small.dim)
     if machine.apple_silicon and ram >= BIG_EMBEDDER_RAM and big is not small:
         smallest_llm = Pick("llm", llms[-1], q4, fmt, "")
         if _disk_needed([Pick("embedder", big, q8, fmt, ""), reranker, smallest_llm]) <= disk_budget:
-            embedder_entry, embedder_reason = big, (
-                f"With {_gb(ram)} GB RAM and Apple Silicon's GPU there is room for {big.name} "
-                f"(about {_gb(big.needs(q8).memory)} GB at 8-bit), which retrieves better than {small.name}.")
+            embedder_entry, embedder_reason = big, _(
+                "With {ram} GB RAM and Apple Silicon's GPU there is room for {big} (about {gb} GB at 8-bit), which "
+                "retrieves better than {small}.").format(ram=_gb(ram), big=big.name, gb=_gb(big.needs(q8).memory),
+                                                        small=small.name)
         else:
-            embedder_reason = (f"{big.name} would fit in memory, but {_gb(machine.free_disk_bytes)} GB of free "
-                               f"disk is too little for it, so {small.name}.")
+            embedder_reason = _("{big} would fit in memory, but {free} GB of free disk is too little for it, so "
+                                "{small}.").format(big=big.name, free=_gb(machine.free_disk_bytes), small=small.name)
     embedder = Pick("embedder", embedder_entry, q8, fmt, embedder_reason, dim=embedder_entry.dim)
 
     others = embedder.memory + reranker.memory
@@ -153,26 +155,31 @@ def _with_llm_reason(llm: Pick, machine: Machine, by_memory: tuple | None, chose
     ram, free = _gb(machine.ram_bytes), _gb(machine.free_disk_bytes)
     seconds = _read_seconds(machine, llm.entry)
     if slower is not None:
-        reason = (f"{slower[0].name} would fit, but on {machine.compute} it would take about "
-                  f"{_read_seconds(machine, slower[0]):.0f} s to read a question with 3 sources (estimated), so "
-                  f"{name} at {quant}, which does in about {seconds:.1f} s and keeps answers within seconds.")
+        reason = _("{bigger} would fit, but on {compute} it would take about {slow:.0f} s to read a question with 3 "
+                   "sources (estimated), so {name} at {quant}, which does in about {s:.1f} s and keeps answers within "
+                   "seconds.").format(bigger=slower[0].name, compute=machine.compute,
+                                      slow=_read_seconds(machine, slower[0]), name=name, quant=quant, s=seconds)
         return Pick(llm.role, llm.entry, llm.quant, llm.format, reason)
     if chosen is None:
-        reason = (f"Even the smallest Qwen3 is tight with {ram} GB RAM and {free} GB free disk: expect slow "
-                  f"answers, and free memory or disk for a better pick.")
+        reason = _("Even the smallest Qwen3 is tight with {ram} GB RAM and {free} GB free disk: expect slow "
+                   "answers, and free memory or disk for a better pick.").format(ram=ram, free=free)
     elif by_memory is not None and by_memory != chosen:
         bigger = f"{by_memory[0].name} {by_memory[1]}"
-        reason = (f"{bigger} would fit in memory, but only {free} GB of disk is free and the models may use at most "
-                  f"half of it, so {name} at {quant} (about {mem} GB of memory).")
+        reason = _("{bigger} would fit in memory, but only {free} GB of disk is free and the models may use at most "
+                   "half of it, so {name} at {quant} (about {mem} GB of memory).").format(
+            bigger=bigger, free=free, name=name, quant=quant, mem=mem)
     elif machine.gpu_bytes:
-        reason = (f"The largest Qwen3 that fits the {_gb(machine.gpu_bytes)} GB NVIDIA GPU beside the embedder and "
-                  f"the reranker at {quant} (about {mem} GB with an 8K-token context), reading a question with 3 "
-                  f"sources in about {seconds:.1f} s (estimated).")
+        reason = _("The largest Qwen3 that fits the {gpu} GB NVIDIA GPU beside the embedder and the reranker at "
+                   "{quant} (about {mem} GB with an 8K-token context), reading a question with 3 sources in about "
+                   "{s:.1f} s (estimated).").format(gpu=_gb(machine.gpu_bytes), quant=quant, mem=mem, s=seconds)
     else:
-        reason = (f"The largest Qwen3 that fits a third of {ram} GB RAM at {quant} (about {mem} GB with an 8K-token "
-                  f"context), leaving the rest to the OS, your apps, the embedder and the reranker")
-        reason += ("; 4-bit, since on a CPU answers are bound by memory bandwidth and 4-bit reads half the bytes."
-                   if not machine.apple_silicon else ".")
+        reason = (_("The largest Qwen3 that fits a third of {ram} GB RAM at {quant} (about {mem} GB with an 8K-token "
+                    "context), leaving the rest to the OS, your apps, the embedder and the reranker.")
+                  if machine.apple_silicon else
+                  _("The largest Qwen3 that fits a third of {ram} GB RAM at {quant} (about {mem} GB with an 8K-token "
+                    "context), leaving the rest to the OS, your apps, the embedder and the reranker; 4-bit, since on "
+                    "a CPU answers are bound by memory bandwidth and 4-bit reads half the bytes.")
+                  ).format(ram=ram, quant=quant, mem=mem)
     return Pick(llm.role, llm.entry, llm.quant, llm.format, reason)
 
 

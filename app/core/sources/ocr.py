@@ -103,7 +103,7 @@ def _vision(png: bytes) -> OcrResult:
         request.setRecognitionLevel_(Vision.VNRequestTextRecognitionLevelAccurate)
         request.setUsesLanguageCorrection_(True)
         try:
-            supported, _ = request.supportedRecognitionLanguagesAndReturnError_(None)  # macOS 12+
+            supported, _error = request.supportedRecognitionLanguagesAndReturnError_(None)  # macOS 12+
         except AttributeError:
             supported = None
         wanted = [lang for lang in ("ja-JP", "en-US") if supported is None or lang in supported]

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListW
 
 from ..core.answer import AskDone, Citation, source_label
 from .asking import AskController
+from .citations import ConversationView, PagePreview, show_cited_place
+from .thread_session import AnswerActions
 from .state_messages import StateMessages
 
 _TERMS = re.compile(r"[A-Za-z0-9]{2,}|[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]{2,}")
@@ -96,8 +98,8 @@ class AskPanel(QWidget):
         self.thinking_view.setMaximumHeight(120)
         self.thinking_view.hide()
         self.thinking_toggle.toggled.connect(self._toggle_thinking)
-        self.answer_view = QTextBrowser()
-        self.answer_view.setOpenLinks(False)
+        self.answer_view = ConversationView()  # the thread's turns one after another; [n] are links
+        self.actions = AnswerActions()  # copy with sources, regenerate, stop (ThreadSession drives them)
         self.status = QLabel()
         self.status.setWordWrap(True)
         # A message about the state (empty library, no model, nothing found…) with its way out as a link.
@@ -114,6 +116,7 @@ class AskPanel(QWidget):
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumHeight(THUMBNAIL_PX // 2)
         self.image.hide()
+        self.page_view = PagePreview()  # a PDF source's page with the cited lines marked; an image source
         self.open_button = QPushButton(self.tr("Open file"))
         self.open_button.setEnabled(False)
         self.citations.currentRowChanged.connect(self._show_citation)
@@ -128,6 +131,7 @@ class AskPanel(QWidget):
         answer_layout.addWidget(self.thinking_view)
         answer_layout.addWidget(self.answer_view, 1)
         answer_layout.addWidget(self.status)
+        answer_layout.addWidget(self.actions)
         source_box = QWidget()
         source_layout = QVBoxLayout(source_box)
         source_layout.setContentsMargins(0, 0, 0, 0)
@@ -135,6 +139,7 @@ class AskPanel(QWidget):
         source_layout.addWidget(self.citations, 1)
         source_layout.addWidget(self.image)
         source_layout.addWidget(self.preview, 2)
+        source_layout.addWidget(self.page_view, 3)
         source_layout.addWidget(self.open_button)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(answer_box)
@@ -162,7 +167,7 @@ class AskPanel(QWidget):
         if not text or self.controller.busy:
             return
         self._question, self._answer, self._thinking = text, "", ""
-        self.answer_view.clear()
+        self.answer_view.begin_turn(text)
         self.thinking_view.clear()
         self.thinking_toggle.hide()
         self.thinking_view.hide()
@@ -170,6 +175,7 @@ class AskPanel(QWidget):
         self._citations = []
         self.preview.clear()
         self.image.hide()
+        self.page_view.clear_page()
         self.show_notice("")
         if self.library_files == 0:
             self.status.setText("")
@@ -189,6 +195,7 @@ class AskPanel(QWidget):
 
     def _on_sources(self, sources: list[Citation]) -> None:
         self._set_citations(sources)
+        self.answer_view.set_sources(sources)
         if self.controller.busy:
             self.status.setText(self.tr("Answering…") if sources else "")
         if sources and self.citations.currentRow() < 0 and not self.controller.busy:
@@ -196,7 +203,7 @@ class AskPanel(QWidget):
 
     def _on_answer(self, text: str) -> None:
         self._answer += text
-        self.answer_view.setMarkdown(self._answer)
+        self.answer_view.set_answer(self._answer)
         self.answer_view.moveCursor(self.answer_view.textCursor().MoveOperation.End)
 
     def _on_thinking(self, text: str) -> None:
@@ -214,7 +221,7 @@ class AskPanel(QWidget):
         elif not done.answer:  # no LLM configured: search results only
             self.show_notice(self.messages.no_model())
         if done.answer and not self._answer:
-            self.answer_view.setMarkdown(done.answer)
+            self.answer_view.set_answer(done.answer)
         cited = {c.n for c in done.citations}
         for row in range(self.citations.count()):
             item = self.citations.item(row)
@@ -275,6 +282,7 @@ class AskPanel(QWidget):
         else:
             self.preview.setHtml(f"<p><b>{head}</b></p><p>{highlight(text, terms)}</p>")
         self.preview.moveCursor(QTextCursor.MoveOperation.Start)
+        show_cited_place(self.preview, self.page_view, c)
         pixmap = QPixmap()
         data = self._thumbnail(c.path) if self._thumbnail else None
         if data and pixmap.loadFromData(data):
@@ -284,6 +292,23 @@ class AskPanel(QWidget):
             self.image.setPixmap(pixmap)
             self.image.setFixedHeight(pixmap.height() + 8)
         self.image.setVisible(not pixmap.isNull())
+
+    def show_sources(self, sources: list[Citation], *, select: int | None = None) -> None:
+        """Show these sources (a turn's, when one of its citations is clicked) and select source `select`."""
+        if sources != self._citations:
+            self._set_citations(sources)
+            self.preview.clear()
+            self.page_view.clear_page()
+        row = next((i for i, c in enumerate(self._citations) if c.n == select), -1)
+        if row >= 0 and row == self.citations.currentRow():
+            self._show_citation(row)  # already selected: the click still asks to see the place
+        elif row >= 0:
+            self.citations.setCurrentRow(row)
+
+    def label_sources(self, usage) -> None:  # noqa: ANN001 - Citation -> str
+        """Add to each listed source what `usage` says of it (cited, or given and not used)."""
+        for row, c in enumerate(self._citations):
+            self.citations.item(row).setText(f"[{c.n}] {source_label(c.path, c.page, c.slide)} · {usage(c)}")
 
     def _open_current(self) -> None:
         row = self.citations.currentRow()

@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject, Signal
 from engines import AnswerDelta, ChatSettings, ThinkingDelta
 
 from ..core.answer import AskDone, AskSources, Citation
+from ..core.conversation import AskTurn
 from ..core.retrieval import Retrieval
 from ..core.service import IpponService
 from .tasks import Op, TaskRunner
@@ -20,6 +21,7 @@ class AskController(QObject):
     thinking = Signal(str)  # the next piece of the thinking
     finished = Signal(object)  # AskDone
     failed = Signal(str)
+    turn = Signal(object)  # AskTurn: the thread the question went to, its rewrite, the notes
     stopped = Signal()  # cancelled before the answer was done (what streamed so far stays)
     busy_changed = Signal(bool)
 
@@ -28,6 +30,7 @@ class AskController(QObject):
         self.service = service
         self.runner = runner
         self._op: Op | None = None
+        self.thread_id: str | None = None  # the thread questions continue; None starts a new one
         self._question = ""
         self._got_sources = False
         self._done = False
@@ -43,17 +46,14 @@ class AskController(QObject):
         self._question, self._got_sources, self._done = question, False, False
         settings = ChatSettings(thinking=thinking != "off", think_budget=budget if thinking == "budget" else None,
                                 max_tokens=max_tokens)
-        service = self.service
+        service, thread = self.service, self.thread_id
         if service.config.llm:
             def work():  # noqa: ANN202 - a stream of events; closing it (on cancel) stops the model
-                return service.ask(question, retrieval=service.retrieval_settings(), chat=settings)
+                return service.ask(question, retrieval=service.retrieval_settings(), chat=settings, thread=thread)
         else:
-            # No answering model yet: search still works, and its results are the sources shown.
+            # No answering model yet: search still works, and its results are the sources shown (kept as a turn).
             def work():  # noqa: ANN202
-                found = service.search(question, service.retrieval_settings(rerank=False))
-                sources = search_citations(found)
-                return iter([AskSources(sources, 0), AskDone("", "", [], sources, not_found=not sources,
-                                                             timings=found.timings)])
+                return service.search_turn(question, retrieval=service.retrieval_settings(rerank=False), thread=thread)
         self._op = self.runner.op(work, model=True)
         self._op.progress(self._on_event).failure(self._on_failure).finally_(self._on_finished).run()
         self.busy_changed.emit(True)
@@ -66,6 +66,9 @@ class AskController(QObject):
         if isinstance(event, AskSources):
             self._got_sources = True
             self.sources.emit(event.sources)
+        elif isinstance(event, AskTurn):
+            self.thread_id = event.thread_id
+            self.turn.emit(event)
         elif isinstance(event, AnswerDelta):
             self.answer.emit(event.text)
         elif isinstance(event, ThinkingDelta):

@@ -16,7 +16,7 @@ from ..core.ingest import IngestProgress, IngestSummary
 from ..core.service import IpponService
 from ..core.store import source_id_for
 from ..core.unindexed import unindexed_files
-from .ask_panel import AskPanel, open_in_system_viewer
+from .ask_panel import AskPanel
 from .models_status import ModelsStatus
 from .asking import AskController
 from .icon import app_icon
@@ -27,6 +27,9 @@ from .settings_dialog import SettingsDialog
 from .sources_panel import SourcesPanel
 from .tasks import Op, TaskRunner
 from .tray import TrayController
+from .citations import open_at_page
+from .thread_session import ThreadSession
+from .threads_panel import ThreadsPanel
 
 QUICK_ASK_SHORTCUT = "Ctrl+Shift+Space"
 
@@ -57,6 +60,11 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         self.setCentralWidget(split)
+        self.threads_panel = ThreadsPanel()  # conversations beside the library; the splitter can fold it away
+        split.insertWidget(0, self.threads_panel)
+        split.setCollapsible(0, True)
+        self.thread_session = ThreadSession(service=lambda: self.service, panel=self.threads_panel,
+                                            ask_panel=self.ask_panel, actions=self.ask_panel.actions, parent=self)
         self.quick_ask = QuickAskWindow(AskController(service, self.runner, self))
 
         self.progress = QProgressBar()
@@ -82,6 +90,7 @@ class MainWindow(QMainWindow):
         self.ask_panel.add_requested.connect(self.choose_and_add)
         self.quick_ask.open_requested.connect(self.open_source)
         self.quick_ask.link_requested.connect(lambda link: self._follow_link(link))
+        self.quick_ask.citation_clicked.connect(self._show_quick_citation)
         self.models_status.clicked.connect(self.show_models)
         self._build_menus()
         self.setWindowIcon(app_icon())
@@ -116,6 +125,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self._action(file_menu, self.tr("New conversation"), self.thread_session.new_thread,
+                     QKeySequence.StandardKey.New)
         self._action(file_menu, self.tr("Add folder…"), self.choose_and_add, QKeySequence.StandardKey.Open)
         self._action(file_menu, self.tr("Models…"), self.show_models, QKeySequence("Ctrl+M"))
         self._action(file_menu, self.tr("Settings…"), self.edit_settings, QKeySequence.StandardKey.Preferences)
@@ -126,6 +137,11 @@ class MainWindow(QMainWindow):
                                              QKeySequence(QUICK_ASK_SHORTCUT))
         self.quick_ask_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self._action(view_menu, self.tr("Ask"), lambda: self.ask_panel.question.setFocus(), QKeySequence("Ctrl+L"))
+        self.threads_action = self._action(view_menu, self.tr("Conversations"),
+                                           lambda: self.threads_panel.setVisible(self.threads_action.isChecked()),
+                                           QKeySequence("Ctrl+Shift+L"))
+        self.threads_action.setCheckable(True)
+        self.threads_action.setChecked(True)
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # noqa: ANN001
         action = QAction(text, self)
@@ -241,8 +257,17 @@ class MainWindow(QMainWindow):
         if not Path(path).exists():
             self._error(OSError(self.tr("{path}: the file is no longer there (moved, renamed or deleted?); "
                                         "add its new place to the library").format(path=path)))
-        elif not open_in_system_viewer(path):
+        elif not open_at_page(path, self._cited_page(path)):
             self._error(OSError(self.tr("{path}: no application could open this file").format(path=path)))
+
+    def _cited_page(self, path: str) -> int | None:
+        """The page the preview shows of `path`, so "Open file" opens there."""
+        shown = self.ask_panel.page_view.shown
+        return shown[1] if shown and shown[0] == path else None
+
+    def _show_quick_citation(self, sources: list, n: int) -> None:
+        self.bring_forward()
+        self.ask_panel.show_sources(sources, select=n)
 
     def _follow_link(self, link: str) -> None:
         self.bring_forward()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from ..core.answer import AskDone, Citation, source_label
 from .asking import AskController
+from .citations import link_citations, parse_citation_link
 from .state_messages import StateMessages
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -17,6 +18,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 class QuickAskWindow(QWidget):
     open_requested = Signal(str)  # a source's path
     link_requested = Signal(str)  # "add" or "models", from a state message
+    citation_clicked = Signal(object, int)  # the answer's sources, the number of the [n] clicked
 
     def __init__(self, controller: AskController, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Tool | Qt.WindowType.WindowStaysOnTopHint)
@@ -34,6 +36,9 @@ class QuickAskWindow(QWidget):
         self.notice.linkActivated.connect(self.link_requested)
         self.notice.hide()
         self.answer = QTextBrowser()
+        self.answer.setOpenLinks(False)
+        self.answer.anchorClicked.connect(self._on_link)
+        self._cited_sources: list[Citation] = []
         self.sources = QListWidget()
         self.sources.setMaximumHeight(110)
         self.sources.setToolTip(self.tr("Click a source to open it"))
@@ -54,6 +59,8 @@ class QuickAskWindow(QWidget):
         controller.stopped.connect(lambda: self._notice(self.messages.stopped()))
 
     def show_and_focus(self) -> None:
+        if not self.controller.busy:
+            self.controller.thread_id = None  # each time quick ask opens, a new conversation
         self.move(self.spotlight_position())
         self.show()
         self.raise_()
@@ -85,9 +92,20 @@ class QuickAskWindow(QWidget):
 
     def _on_answer(self, text: str) -> None:
         self._text += text
-        self.answer.setMarkdown(self._text)
+        self.answer.setMarkdown(link_citations(self._text, 0))
+
+    def _on_link(self, url) -> None:  # noqa: ANN001 - QUrl
+        target = parse_citation_link(url)
+        if target is None:
+            return
+        n = target[1]
+        row = next((i for i, c in enumerate(self._cited_sources) if c.n == n), -1)
+        if row >= 0:
+            self.sources.setCurrentRow(row)
+            self.citation_clicked.emit(self._cited_sources, n)
 
     def _on_sources(self, sources: list[Citation]) -> None:
+        self._cited_sources = list(sources)
         self.sources.clear()
         for c in sources:
             item = QListWidgetItem(f"[{c.n}] {source_label(c.path, c.page, c.slide)}")

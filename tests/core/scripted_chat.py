@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 
+from app.core.answer import SYSTEM_EN, SYSTEM_JA
 from app.core.conversation import REWRITE_SYSTEM_EN, REWRITE_SYSTEM_JA
 from engines import AnswerDelta, ChatDone, ChatSettings, ChatStats, Message
 
@@ -28,7 +29,7 @@ class ScriptedChat:
 
     @property
     def answer_calls(self) -> list[list[Message]]:
-        return [m for m in self.calls if m not in self.rewrite_calls]
+        return [m for m in self.calls if m[0].content in (SYSTEM_JA, SYSTEM_EN)]
 
     def count_tokens(self, text: str) -> int:
         return len(text)
@@ -37,11 +38,16 @@ class ScriptedChat:
              cancel=None) -> Iterator:  # noqa: ANN001
         self.calls.append(list(messages))
         rewrite = messages[0].content in (REWRITE_SYSTEM_JA, REWRITE_SYSTEM_EN)
-        text = (self.rewrites.pop(0) if self.rewrites else "") if rewrite else \
-            (self.answers.pop(0) if len(self.answers) > 1 else self.answers[0])
+        answer = messages[0].content in (SYSTEM_JA, SYSTEM_EN)
+        if rewrite:
+            text = self.rewrites.pop(0) if self.rewrites else ""
+        elif answer:
+            text = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        else:
+            text = "はい。"  # anything else the app asks of the model (a speed measurement, say)
         pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
         for n, piece in enumerate(pieces):
-            if not rewrite:
+            if answer:
                 yield AnswerDelta(piece)
                 if self.hang and n == 0:
                     print("STREAMING", flush=True)

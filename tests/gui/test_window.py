@@ -81,8 +81,9 @@ def test_ask_streams_the_answer_and_citations_open_the_right_text(make_window, q
     done = finished.args[0]
     assert done.answer == "富士山の標高は3776メートルです[1]。"
     assert len(pieces) > 1 and "".join(pieces) == done.answer
-    assert panel.answer_view.toPlainText().strip() == done.answer
-    assert panel.citations.count() == 1 and panel.citations.item(0).text() == "[1] fuji.md"
+    # The conversation shows the question, then its answer (earlier turns would stand above).
+    assert panel.answer_view.toPlainText().strip() == "富士山の標高は？\n" + done.answer
+    assert panel.citations.count() == 1 and panel.citations.item(0).text() == "[1] fuji.md · cited"
     panel.citations.setCurrentRow(0)
     preview = panel.preview.toHtml()
     assert "3776" in panel.preview.toPlainText() and "#ffe58a" in preview  # the question's words marked

@@ -1,0 +1,198 @@
+"""Conversations in the window: turns kept one after another, the sidebar, [n] links that select the
+source and mark the cited text, PDF pages rendered with the cited lines marked, answer actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication, QTextCursor
+
+from app.config import Config
+from app.core.service import IpponService
+from app.gui.citations import marked_text
+from app.gui.main_window import MainWindow
+from tests.core.corpus import write_pdf
+from tests.core.scripted_chat import ScriptedChat
+
+DOCS = {"tower.txt": "東京タワーの高さは333メートルです。\n展望台は150メートルにあります。",
+        "kaika.txt": "東京タワーの完成は1958年のことでした。\n当時は世界一高い鉄塔でした。"}
+
+
+@pytest.fixture()
+def make_window(qtbot, tmp_path):
+    """A window on a private data folder; its answering model is a ScriptedChat set by the test."""
+    windows = []
+
+    def make(**config) -> MainWindow:
+        home = tmp_path / "home"
+        service = IpponService(Config(data_dir=home, models_dir=home / "models", threads=1, **config))
+        window = MainWindow(service, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window._error = lambda exc: window.statusBar().showMessage(str(exc))  # no dialogs in tests
+        windows.append(window)
+        return window
+    yield make
+    for window in windows:
+        window.runner.cancel_all()
+        window.runner.wait()
+
+
+def write_docs(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture()
+def window(make_window, tmp_path):
+    window = make_window(llm="scripted")
+    window.service.add([write_docs(tmp_path / "docs", DOCS)])
+    window.service._llm = ScriptedChat(
+        answers=["東京タワーの高さは333メートルです[1]。完成は1958年です[2]。", "1958年です[1]。", "150メートルです[1]。"],
+        rewrites=["東京タワーは何年に完成しましたか？"])
+    window.ask_panel.mode.setCurrentIndex(0)
+    window.show()
+    return window
+
+
+def _ask(window, qtbot, question: str):
+    panel = window.ask_panel
+    if panel.library_files <= 0:  # the window learns of files added behind its back on a refresh
+        window.refresh_sources()
+        qtbot.waitUntil(lambda: panel.library_files > 0, timeout=10_000)
+    panel.question.setText(question)
+    with qtbot.waitSignal(window.controller.finished, timeout=30_000) as finished:
+        panel.submit()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+    return finished.args[0]
+
+
+def _click_citation(qtbot, view, href: str) -> None:
+    """Click the link `href` where it is drawn in the conversation, as a user would."""
+    document = view.document()
+    block = document.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            if fragment.charFormat().isAnchor() and fragment.charFormat().anchorHref() == href:
+                cursor = QTextCursor(document)
+                cursor.setPosition(fragment.position() + 1)
+                view.setTextCursor(cursor)
+                view.ensureCursorVisible()
+                point = view.cursorRect(cursor).center()
+                qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+                return
+            it += 1
+        block = block.next()
+    raise AssertionError(f"no link {href} in the conversation")
+
+
+def test_turns_stay_one_after_another_and_the_sidebar_lists_the_thread(window, qtbot):
+    _ask(window, qtbot, "東京タワーの高さは？")
+    _ask(window, qtbot, "それは何年に完成しましたか？")
+    _ask(window, qtbot, "展望台の高さは？")
+    view = window.ask_panel.answer_view
+    text = view.toPlainText()
+    positions = [text.index(q) for q in ("東京タワーの高さは？", "それは何年に完成しましたか？", "展望台の高さは？")]
+    assert positions == sorted(positions)  # not wiped by each question
+    assert "東京タワーは何年に完成しましたか？" in text  # the rewrite is shown
+    thread_id = window.controller.thread_id
+    assert window.threads_panel.ids() == [thread_id]
+    assert len(window.service.threads.get(thread_id).turns) == 3
+
+    window.thread_session.new_thread()  # File → New conversation (Ctrl+N)
+    assert view.toPlainText().strip() == "" and window.controller.thread_id is None
+    _ask(window, qtbot, "展望台は？")
+    assert len(window.threads_panel.ids()) == 2 and window.threads_panel.ids()[0] == window.controller.thread_id
+    window.thread_session.open_thread(thread_id)  # back to the first: its turns as they were
+    assert view.toPlainText().index("東京タワーの高さは？") < view.toPlainText().index("展望台の高さは？")
+    assert window.controller.thread_id == thread_id
+
+    panel = window.threads_panel
+    panel.ask_title = lambda current: "タワーの話"
+    panel.rename(thread_id)
+    assert window.service.threads.get(thread_id).title == "タワーの話"
+    assert panel.list.item(panel.ids().index(thread_id)).text() == "タワーの話"
+    panel.confirm_delete = lambda: True
+    panel.delete(thread_id)
+    assert thread_id not in panel.ids() and window.controller.thread_id is None
+
+
+def test_the_new_conversation_shortcut_is_ctrl_n(window, qtbot):
+    window.controller.thread_id = "some-thread"
+    action = next(a for a in window.findChildren(type(window.threads_action)) if a.text() == "New conversation")
+    assert action.shortcut().toString() == "Ctrl+N"  # ⌘N on macOS: Qt's Ctrl is the Command key there
+    action.trigger()
+    assert window.controller.thread_id is None
+    window.threads_action.trigger()  # View → Conversations folds the sidebar away
+    assert not window.threads_panel.isVisible()
+
+
+def test_clicking_2_selects_source_2_and_marks_the_cited_text(window, qtbot):
+    done = _ask(window, qtbot, "東京タワーの高さと完成は？")
+    assert [c.n for c in done.citations] == [1, 2]
+    panel = window.ask_panel
+    second = next(c for c in panel._citations if c.n == 2)
+    _click_citation(qtbot, panel.answer_view, "cite:0/2")
+    qtbot.waitUntil(lambda: panel.citations.currentRow() == 1, timeout=5_000)
+    assert panel.citations.currentItem().text().startswith("[2] ")
+    # The cited characters are the chunk's offsets in the file, and exactly those are marked.
+    source = Path(second.path).read_text(encoding="utf-8")
+    assert source[second.char_start:second.char_end] == second.text
+    assert marked_text(panel.preview.document()) == second.text.replace("\n", "")
+    assert panel.preview.textCursor().position() > 0 or panel.preview.verticalScrollBar().maximum() == 0
+    assert "cited" in panel.citations.item(0).text() and "cited" in panel.citations.item(1).text()
+
+
+def test_a_pdf_citation_renders_its_page_with_the_cited_line_marked(make_window, qtbot, tmp_path):
+    docs = tmp_path / "pdfs"
+    docs.mkdir()
+    pdf = write_pdf(docs, "manual.pdf", ["表紙のページです。", "東京タワーの点検手順は三段階です。"])
+    window = make_window(llm="scripted")
+    window.service.add([docs])
+    window.service._llm = ScriptedChat(answers=["点検手順は三段階です[1]。"])
+    window.show()
+    _ask(window, qtbot, "東京タワーの点検手順は？")
+    panel = window.ask_panel
+    _click_citation(qtbot, panel.answer_view, "cite:0/1")
+    qtbot.waitUntil(lambda: panel.page_view.isVisible(), timeout=5_000)
+    assert panel.page_view.shown == (str(pdf), 2)
+    assert panel.page_view.marks and not panel.page_view.label.pixmap().isNull()
+    assert window._cited_page(str(pdf)) == 2  # "Open file" opens at this page where the viewer allows
+
+
+def test_an_unused_source_is_labelled_and_copy_and_regenerate_work(window, qtbot):
+    window.service._llm = ScriptedChat(answers=["高さは333メートルです[1]。", "高さは333メートルです[1]。"])
+    _ask(window, qtbot, "東京タワーの高さと完成は？")
+    panel = window.ask_panel
+    labels = [panel.citations.item(r).text() for r in range(panel.citations.count())]
+    assert labels[0].endswith("· cited") and labels[1].endswith("· given, not cited")
+    copied = window.thread_session.copy_answer()
+    assert copied.startswith("高さは333メートルです[1]。") and "[1] " in copied and "[2] " in copied
+    assert QGuiApplication.clipboard().text() == copied
+    thread_id = window.controller.thread_id
+    with qtbot.waitSignal(window.controller.finished, timeout=30_000):
+        panel.actions.regenerate_button.click()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10_000)
+    turns = window.service.threads.get(thread_id).turns
+    assert len(turns) == 1 and turns[0].question == "東京タワーの高さと完成は？"  # replaced, not added
+    assert panel.answer_view.toPlainText().count("東京タワーの高さと完成は？") == 1
+
+
+def test_quick_ask_citations_are_links_that_show_the_source(window, qtbot):
+    quick = window.quick_ask
+    window.refresh_sources()
+    qtbot.waitUntil(lambda: quick.library_files > 0, timeout=10_000)
+    quick.show_and_focus()
+    quick.question.setText("東京タワーの高さと完成は？")
+    with qtbot.waitSignal(quick.controller.finished, timeout=30_000):
+        quick.submit()
+    qtbot.waitUntil(lambda: not quick.controller.busy, timeout=10_000)
+    _click_citation(qtbot, quick.answer, "cite:0/2")
+    qtbot.waitUntil(lambda: window.ask_panel.citations.currentRow() == 1, timeout=5_000)
+    assert quick.sources.currentRow() == 1
+    assert marked_text(window.ask_panel.preview.document())

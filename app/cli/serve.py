@@ -40,8 +40,9 @@ def run_serve(args: argparse.Namespace, service: IpponService) -> int:
     from ..serve.server import IpponServer, print_listening
     server = IpponServer(service, host=args.host, port=args.port, allow_remote=args.allow_remote)
     print_listening(server.listening)
-    # uvicorn restores this handler after its graceful stop and raises the signal again: exit quietly then.
-    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))
+    # uvicorn stops gracefully on SIGTERM, then restores this handler and raises the signal again: handled
+    # like Ctrl-C from there, so the models are freed and the exit is a clean one.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve()
     except KeyboardInterrupt:

@@ -40,10 +40,10 @@ def build_app(runtime: ServeRuntime, *, key: str, host: str = "127.0.0.1") -> Fa
     mcp_app = mcp_server.streamable_http_app(streamable_http_path="/mcp", host=host, stateless_http=True,
                                              json_response=True)
 
+    limiter = anyio.CapacityLimiter(PIPELINE_THREADS)
+
     async def run(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)
-
-    limiter = anyio.CapacityLimiter(PIPELINE_THREADS)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,18 +83,18 @@ def build_app(runtime: ServeRuntime, *, key: str, host: str = "127.0.0.1") -> Fa
 
     @app.post("/v1/chat/completions", summary="Chat: ippon-rag answers from the library with sources; "
                                                "the LLM's own id chats without retrieval")
-    async def chat(request: ChatRequest) -> Response:
-        return await chat_completions(runtime, request, pool=pool)
+    async def chat(request: ChatRequest, http_request: Request) -> Response:
+        return await chat_completions(runtime, request, pool=pool, http_request=http_request)
 
     @app.post("/v1/embeddings", summary="Qwen3-Embedding vectors (L2-normalised; `dimensions` cuts them)")
     async def embeddings(request: EmbeddingRequest) -> dict[str, Any]:
         runtime.role_of(request.model)
         texts = request.texts()
         kind = "query" if request.input_type == "query" or request.instruction else "document"
-        vectors = await run(runtime.embed, texts, kind=kind, instruction=request.instruction, dim=request.dimensions)
+        vectors, tokens = await run(runtime.embed, texts, kind=kind, instruction=request.instruction,
+                                    dim=request.dimensions)
         data = [{"object": "embedding", "index": i, "embedding": _encode(v, request.encoding_format)}
                 for i, v in enumerate(vectors)]
-        tokens = sum(len(t) for t in texts)  # an estimate: the model's own count would cost a second pass
         return {"object": "list", "data": data, "model": request.model,
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
@@ -125,7 +125,7 @@ def build_app(runtime: ServeRuntime, *, key: str, host: str = "127.0.0.1") -> Fa
     if config.serve_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.serve_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "Mcp-Session-Id", "Mcp-Protocol-Version"])
-    # Added last, so it runs first: a body too big is refused before anything reads it.
+    # Starlette runs the middleware added last first: a body too big is refused before the key is even read.
     app.add_middleware(BearerKeyMiddleware, key=key)
     app.add_middleware(BodyLimitMiddleware, limit=config.serve_max_body_kb * 1024)
     return app

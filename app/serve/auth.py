@@ -100,7 +100,11 @@ class BearerKeyMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over `limit` bytes with 413, by Content-Length up front and by counting otherwise."""
+    """Refuses bodies over `limit` bytes with 413: by Content-Length up front, else while reading.
+
+    The body is read here (at most `limit` bytes are ever held) and handed on whole, so a
+    chunked upload cannot get past the limit and the routes never see half a body.
+    """
 
     def __init__(self, app: Any, *, limit: int) -> None:
         self.app = app
@@ -114,29 +118,25 @@ class BodyLimitMiddleware:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await send_error(send, 413, message, kind="invalid_request_error")
-        seen = 0
-        started = False
-
-        async def counted_receive() -> dict:
-            nonlocal seen
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
             event = await receive()
-            if event["type"] == "http.request":
-                seen += len(event.get("body", b""))
-                if seen > self.limit:
-                    raise _BodyTooLarge
-            return event
+            if event["type"] == "http.disconnect":
+                return  # the client left before sending its whole request
+            chunk = event.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return await send_error(send, 413, message, kind="invalid_request_error")
+            chunks.append(chunk)
+            more = event.get("more_body", False)
+        replayed = False
 
-        async def tracked_send(event: dict) -> None:
-            nonlocal started
-            started = started or event["type"] == "http.response.start"
-            await send(event)
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: the disconnect a streaming response listens for
 
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _BodyTooLarge:
-            if not started:
-                await send_error(send, 413, message, kind="invalid_request_error")
-
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)

@@ -19,6 +19,7 @@ from typing import Any
 
 import engines
 from engines import AnswerDelta, ChatDone, ThinkingDelta
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..core.answer import AskDone, AskSources
@@ -137,7 +138,17 @@ class _Outcome:
         self.usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-async def chat_completions(runtime: ServeRuntime, request: ChatRequest, *, pool: Executor) -> Response:
+async def _cancel_on_disconnect(http_request: Request, cancel: engines.CancelToken) -> None:
+    """For answers sent whole: a client that gives up waiting stops the generation too."""
+    while not cancel.cancelled:
+        if await http_request.is_disconnected():
+            cancel.cancel()
+            return
+        await asyncio.sleep(0.1)
+
+
+async def chat_completions(runtime: ServeRuntime, request: ChatRequest, *, pool: Executor,
+                           http_request: Request) -> Response:
     settings = _options(runtime, request)
     cancel = engines.CancelToken()
     make_events = _events(runtime, request, settings, cancel)
@@ -146,10 +157,14 @@ async def chat_completions(runtime: ServeRuntime, request: ChatRequest, *, pool:
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     head = {"id": ident, "created": created, "model": request.model}
     if not request.stream:
-        with slot:
-            outcome = _Outcome()
-            async for event in relay(make_events, pool=pool, cancel=cancel):
-                outcome.add(event)
+        watch = asyncio.create_task(_cancel_on_disconnect(http_request, cancel))
+        try:
+            with slot:
+                outcome = _Outcome()
+                async for event in relay(make_events, pool=pool, cancel=cancel):
+                    outcome.add(event)
+        finally:
+            watch.cancel()
         message: dict[str, Any] = {"role": "assistant", "content": "".join(outcome.text)}
         if outcome.thinking:
             message["reasoning_content"] = "".join(outcome.thinking)

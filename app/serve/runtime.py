@@ -133,14 +133,17 @@ class ServeRuntime:
         self._worker("chat")
         return self.service.chat(messages, settings=chat, cancel=cancel)
 
-    def embed(self, texts: list[str], *, kind: str, instruction: str | None, dim: int | None) -> np.ndarray:
+    def embed(self, texts: list[str], *, kind: str, instruction: str | None,
+              dim: int | None) -> tuple[np.ndarray, int]:
+        """The vectors, and the tokens the texts took (the model's own count, for the usage figures)."""
         worker = self._worker("embedder")
         model = worker.model
         if dim is not None and not model.min_dim <= dim <= model.dim:
             raise RequestLimitError(_("dimensions must be from {low} to {high} for {model}")
                                     .format(low=model.min_dim, high=model.dim, model=worker.name))
         with worker.admitted():
-            return worker.call("embed", texts, kind=kind, instruction=instruction, dim=dim)
+            vectors = worker.call("embed", texts, kind=kind, instruction=instruction, dim=dim)
+            return vectors, sum(worker.call("count_tokens", texts))
 
     def rerank(self, query: str, documents: list[str], *, instruction: str | None) -> np.ndarray:
         worker = self._worker("reranker")

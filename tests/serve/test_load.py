@@ -111,3 +111,16 @@ def test_a_full_embedder_is_429_for_search_too(busy):
         lexical = httpx.post(busy.url + "/v1/search", json={"query": "ポート番号", "mode": "lexical", "rerank": False},
                              headers=busy.headers, timeout=30)
         assert lexical.status_code == 200  # keyword search needs no model at all
+
+
+def test_a_client_that_stops_waiting_for_a_whole_answer_cancels_it_too(busy):
+    worker = busy.server.runtime.workers["chat"]
+    recorder = worker.model = SlowRecordingChat(worker.model)
+    try:
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(busy.url + "/v1/chat/completions", json=_chat_body(2000, stream=False), headers=busy.headers,
+                       timeout=httpx.Timeout(30, read=1.0))
+        assert recorder.finished.wait(30), "the generation went on after the client left"
+        assert recorder.finish_reason == "cancelled" and recorder.after_cancel[0] <= 1
+    finally:
+        worker.model = recorder.model

@@ -54,6 +54,20 @@ def test_an_oversized_body_is_413(running):
     assert reply.status_code == 413 and "serve_max_body_kb" in reply.json()["error"]["message"]
 
 
+def test_an_oversized_chunked_body_is_413_too(running):
+    limit = running.service.config.serve_max_body_kb * 1024
+
+    def pieces():  # no Content-Length: the server has to count
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+    reply = httpx.post(running.url + "/v1/search", content=pieces(), timeout=30,
+                       headers={**running.headers, "Content-Type": "application/json"})
+    assert reply.status_code == 413
+    small = httpx.post(running.url + "/v1/search", content=iter([b'{"query": ', '"ポート番号"}'.encode()]),
+                       headers={**running.headers, "Content-Type": "application/json"}, timeout=30)
+    assert small.status_code == 200 and small.json()["data"]  # a chunked body within the limit arrives whole
+
+
 def test_cors_is_off_unless_origins_are_listed(running):
     reply = httpx.get(running.url + "/v1/models", headers={**running.headers, "Origin": "https://evil.example"},
                       timeout=30)

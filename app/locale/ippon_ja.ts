@@ -142,6 +142,14 @@
         <source> (cancelled; add again to finish)</source>
         <translation>（キャンセルしました。もう一度追加すると続きから処理します）</translation>
     </message>
+    <message>
+        <source>New conversation</source>
+        <translation>新しい会話</translation>
+    </message>
+    <message>
+        <source>Conversations</source>
+        <translation>会話</translation>
+    </message>
 </context>
 <context>
     <name>ModelsDialog</name>
@@ -457,6 +465,93 @@
     <message>
         <source>Remove from the library</source>
         <translation>ライブラリから削除</translation>
+    </message>
+</context>
+<context>
+    <name>AnswerActions</name>
+    <message>
+        <source>Copy answer with sources</source>
+        <translation>回答を出典付きでコピー</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>もう一度回答</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationView</name>
+    <message>
+        <source>(the answer was interrupted)</source>
+        <translation>（回答は途中で中断されました）</translation>
+    </message>
+    <message>
+        <source> (p.{page})</source>
+        <translation>（{page} ページ）</translation>
+    </message>
+    <message>
+        <source>cited</source>
+        <translation>引用あり</translation>
+    </message>
+    <message>
+        <source>given, not cited</source>
+        <translation>渡したが引用なし</translation>
+    </message>
+</context>
+<context>
+    <name>ThreadsPanel</name>
+    <message>
+        <source>Conversations</source>
+        <translation>会話</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>新規</translation>
+    </message>
+    <message>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>新しい会話を始めます（Ctrl+N）</translation>
+    </message>
+    <message>
+        <source>Search conversations…</source>
+        <translation>会話を検索…</translation>
+    </message>
+    <message>
+        <source>Your questions and their answers are kept here.</source>
+        <translation>質問と回答はここに残ります。</translation>
+    </message>
+    <message>
+        <source>{title}
+{turns} questions · {when}</source>
+        <translation>{title}
+質問 {turns} 件・{when}</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>名前を変更…</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <source>Rename conversation</source>
+        <translation>会話の名前を変更</translation>
+    </message>
+    <message>
+        <source>Title:</source>
+        <translation>題名:</translation>
+    </message>
+    <message>
+        <source>Delete conversation</source>
+        <translation>会話を削除</translation>
+    </message>
+    <message>
+        <source>Delete this conversation? Its questions and answers are removed; the library is not touched.</source>
+        <translation>この会話を削除しますか？質問と回答は消えますが、ライブラリはそのままです。</translation>
     </message>
 </context>
 </TS>

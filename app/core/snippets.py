@@ -58,6 +58,13 @@ def match_ranges(query: str, text: str) -> list[tuple[int, int]]:
     return [(origin[start][0], origin[end - 1][1]) for start, end in found]
 
 
+def matched_words(query: str, text: str) -> list[str]:
+    """The words of `text` the query matched, as written there (each once, longest first): what a view that
+    finds and marks strings itself (the desktop preview) marks."""
+    words = {text[start:end] for start, end in match_ranges(query, text)}
+    return sorted(words, key=len, reverse=True)
+
+
 def make_snippet(query: str, text: str, *, width: int = SNIPPET_CHARS) -> Snippet:
     """The `width` characters of `text` holding the most matches (a third of the window before the first
     of them), or its start when nothing matches."""

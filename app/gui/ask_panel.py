@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListW
                                QSpinBox, QSplitter, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.answer import AskDone, Citation, source_label
+from ..core.snippets import matched_words
 from .asking import AskController
 from .citations import ConversationView, PagePreview, show_cited_place
 from .thread_session import AnswerActions
@@ -268,8 +269,9 @@ class AskPanel(QWidget):
         if row < 0 or row >= len(self._citations):
             return
         c = self._citations[row]
-        terms = question_terms(self._question)
         text = self._page_text(c) if self._page_text and c.page else c.text
+        # The words the keyword search matched, variants included (サーバー marks サーバ), as `ippon search` shows.
+        terms = matched_words(self._question, text)
         head = html.escape(source_label(c.path, c.page, c.slide)) + (f" — {html.escape(c.heading)}" if c.heading else "")
         if Path(c.path).suffix.lower() in MARKDOWN_SUFFIXES:
             self.preview.setHtml(f"<p><b>{head}</b></p>")
@@ -283,6 +285,13 @@ class AskPanel(QWidget):
             self.preview.setHtml(f"<p><b>{head}</b></p><p>{highlight(text, terms)}</p>")
         self.preview.moveCursor(QTextCursor.MoveOperation.Start)
         show_cited_place(self.preview, self.page_view, c)
+        if terms and text is c.text:  # the passage alone: bring its first matched word into view
+            first = self.preview.document().find(_first_of(text, terms))
+            if not first.isNull():
+                self.preview.setTextCursor(first)
+                self.preview.ensureCursorVisible()
+                first.clearSelection()
+                self.preview.setTextCursor(first)
         pixmap = QPixmap()
         data = self._thumbnail(c.path) if self._thumbnail else None
         if data and pixmap.loadFromData(data):
@@ -314,6 +323,11 @@ class AskPanel(QWidget):
         row = self.citations.currentRow()
         if 0 <= row < len(self._citations):
             self.open_requested.emit(self._citations[row].path)
+
+
+def _first_of(text: str, words: list[str]) -> str:
+    """Of `words`, the one that appears first in `text`."""
+    return min(words, key=lambda w: (text.find(w) if w in text else len(text), -len(w)))
 
 
 def mark_terms(document: QTextDocument, terms: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx2 as httpx
+from PySide6.QtWidgets import QWidget
 
 from app.config import Config
 from app.core.service import IpponService
@@ -12,9 +13,10 @@ from app.serve.auth import api_key
 
 def test_the_switch_starts_and_stops_the_server_and_shows_the_key(qtbot, tmp_path):
     service = IpponService(Config(data_dir=tmp_path / "home", models_dir=tmp_path / "models", serve_port=0))
-    control = ServeControl(service)
-    switch = ServeSwitch(control)
-    qtbot.addWidget(switch)
+    window = QWidget()  # the control lives as long as its window, as in the app
+    qtbot.addWidget(window)
+    control = ServeControl(service, window)
+    switch = ServeSwitch(control, window)
     assert not switch.key.isVisible() and not control.running
     with qtbot.waitSignal(control.changed, timeout=60_000):
         switch.switch.click()
@@ -37,13 +39,15 @@ def test_the_switch_starts_and_stops_the_server_and_shows_the_key(qtbot, tmp_pat
 
 def test_a_server_that_cannot_start_says_why(qtbot, tmp_path):
     taken = IpponService(Config(data_dir=tmp_path / "a", models_dir=tmp_path / "m", serve_port=0))
-    first = ServeControl(taken)
+    window = QWidget()
+    qtbot.addWidget(window)
+    first = ServeControl(taken, window)
     with qtbot.waitSignal(first.changed, timeout=60_000):
         first.start()
     port = int(first.server.listening.url.rsplit(":", 1)[1])
-    second = ServeControl(IpponService(Config(data_dir=tmp_path / "b", models_dir=tmp_path / "m", serve_port=port)))
-    switch = ServeSwitch(second)
-    qtbot.addWidget(switch)
+    second = ServeControl(IpponService(Config(data_dir=tmp_path / "b", models_dir=tmp_path / "m", serve_port=port)),
+                          window)
+    switch = ServeSwitch(second, window)
     with qtbot.waitSignal(second.changed, timeout=60_000):
         switch.switch.click()
     assert not second.running and not switch.switch.isChecked()
@@ -52,8 +56,6 @@ def test_a_server_that_cannot_start_says_why(qtbot, tmp_path):
 
 
 def test_the_settings_dialog_shows_the_switch_of_its_window(qtbot, tmp_path):
-    from PySide6.QtWidgets import QWidget
-
     from app.gui.settings_dialog import SettingsDialog
 
     config = Config(data_dir=tmp_path / "home", models_dir=tmp_path / "models", serve_port=0)
@@ -64,4 +66,6 @@ def test_the_settings_dialog_shows_the_switch_of_its_window(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     (switch,) = dialog.findChildren(ServeSwitch)
     assert switch.control is window.serve_control and not switch.switch.isChecked()
-    assert not SettingsDialog(config).findChildren(ServeSwitch)  # no window, no server to switch
+    alone = SettingsDialog(config)
+    qtbot.addWidget(alone)
+    assert not alone.findChildren(ServeSwitch)  # no window, no server to switch

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 from ..config import load_config, update_config_file
 from ..core.answer import Citation
 from ..core.ingest import IngestProgress, IngestSummary
+from ..core.library import LibraryBusyError
 from ..core.service import IpponService
 from ..core.store import source_id_for
 from ..core.unindexed import unindexed_files
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.models_dialog: ModelsDialog | None = None
         self.refresh_sources()
         self.models_status.show_models(self.service.config)
+        self.upgrade_index()
 
     def first_run(self) -> None:
         """With no models at all, open the model picker; search by keywords works meanwhile."""
@@ -201,7 +203,7 @@ class MainWindow(QMainWindow):
     def _on_progress(self, event: IngestProgress) -> None:
         self.progress.setRange(0, max(event.total, 1))
         self.progress.setValue(event.done)
-        what = self.tr("vectors") if event.phase == "embed" else self.tr("files")
+        what = {"embed": self.tr("vectors"), "analyse": self.tr("chunks")}.get(event.phase, self.tr("files"))
         eta = self.tr(", {s:.0f} s left").format(s=event.eta_s) if event.eta_s else ""
         self.progress_label.setText(f"{event.done}/{event.total} {what}{eta}")
 
@@ -337,6 +339,31 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(self.tr("Computing vectors…"))
         self._ingest = (self.runner.op(work, model=True, takes=("progress", "cancel")).progress(self._on_progress)
                         .success(self._vectors_done).failure(self._ingest_failed).finally_(self._ingest_over).run())
+
+    def upgrade_index(self) -> None:
+        """A library made by an older Ippon: rebuild its keyword index now, with progress (its old index answers
+        searches meanwhile, and a cancelled run continues at the next start or add)."""
+        if self._ingest is not None or not self.service.index_outdated():
+            return
+        service = self.service
+
+        def work(progress, cancel):  # noqa: ANN001, ANN202 - the Op passes both
+            try:
+                return IngestSummary(cancelled=not service.upgrade_index(progress=progress, cancel=cancel))
+            except LibraryBusyError:  # another process writes to the library, and upgrades it first
+                return IngestSummary(cancelled=True)
+
+        self._show_progress(True)
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(self.tr("Updating the keyword index…"))
+        self._ingest = (self.runner.op(work, takes=("progress", "cancel")).progress(self._on_progress)
+                        .success(self._index_upgraded).failure(self._ingest_failed).finally_(self._ingest_over).run())
+
+    def _index_upgraded(self, summary: IngestSummary) -> None:
+        if not summary.cancelled:
+            self.statusBar().showMessage(self.tr("Keyword index updated: parts of compound words and other spellings "
+                                                 "of a word are found now."), 15000)
+        self._ingest_result = summary
 
     def _vectors_done(self, summary: IngestSummary) -> None:
         message = (self.tr("Vectors: {n} computed; search now uses meaning as well as words.").format(n=summary.chunks)

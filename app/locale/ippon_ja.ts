@@ -67,6 +67,18 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>chunks</source>
+        <translation>チャンク</translation>
+    </message>
+    <message>
+        <source>Updating the keyword index…</source>
+        <translation>キーワード索引を更新中…</translation>
+    </message>
+    <message>
+        <source>Keyword index updated: parts of compound words and other spellings of a word are found now.</source>
+        <translation>キーワード索引を更新しました。複合語の一部や別の表記でも見つかるようになりました。</translation>
+    </message>
+    <message>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>

@@ -28,3 +28,24 @@ def test_preview_marks_the_matched_spelling_variant_and_scrolls_to_it(qtbot, tmp
     document = panel.preview.toPlainText()
     assert document[cursor.position() - len("サーバ"):cursor.position()] == "サーバ"  # the first match is in view
     assert panel.preview.verticalScrollBar().value() > 0
+
+
+def test_the_window_upgrades_an_old_library_on_opening_with_progress(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.core.store import LibraryStore
+    from app.gui.main_window import MainWindow
+    from tests.core.test_search_japanese import OLD_TEXTS, _write_old_library
+
+    home = tmp_path / "home"
+    _write_old_library(home, OLD_TEXTS)
+    service = IpponService(Config(data_dir=home, models_dir=home / "models", threads=1))
+    assert service.index_outdated()
+    window = MainWindow(service, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.progress_label.text() == "Updating the keyword index…" and window.cancel_button.isVisibleTo(window)
+    with qtbot.waitSignal(window.ingest_finished, timeout=60_000) as finished:
+        pass
+    assert not finished.args[0].cancelled and not LibraryStore(home).index_outdated()
+    assert {h.path for h in service.search_keywords("在宅")} == set(OLD_TEXTS)
+    window.runner.wait()

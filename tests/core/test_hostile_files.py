@@ -400,3 +400,18 @@ def test_the_whole_attack_corpus_adds_without_hanging_and_every_attack_has_its_r
         assert reason in errors[name], (name, errors[name])
     assert summary.added == 4  # the four oddly named text files
     assert summary.failed == len(expected)
+
+
+def test_a_large_picture_that_compresses_well_is_not_taken_for_a_bomb(tmp_path):
+    import zipfile
+
+    from pptx import Presentation
+
+    path = tmp_path / "slides.pptx"
+    presentation = Presentation()
+    presentation.slides.add_slide(presentation.slide_layouts[5]).shapes.title.text = "大きな画像のスライド"
+    presentation.save(path)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ppt/media/image1.bmp", b"BM" + b"\xff" * (8 * 2**20))  # one colour: ~1,000 times smaller
+    doc = parse_file(path)
+    assert "大きな画像のスライド" in doc.text

@@ -28,7 +28,7 @@ class ZipLimits:
     max_total: int = 256 * 2**20
     # One XML part, uncompressed: the parsers build a tree of it in memory.
     max_xml_part: int = 64 * 2**20
-    # Compression ratio of one member, counted only above `ratio_floor` bytes: real Office XML
+    # Compression ratio of one XML part, counted only above `ratio_floor` bytes: real Office XML
     # shrinks 5-30 times, a bomb about 1,000 times.
     max_ratio: int = 200
     ratio_floor: int = 2**20
@@ -64,7 +64,9 @@ def check_zip_contents(path: Path, data: bytes, *, limits: ZipLimits = ZipLimits
 
 
 def _check_member(path: Path, member: zipfile.ZipInfo, size: int, limits: ZipLimits) -> None:
-    if member.filename.lower().endswith((".xml", ".rels")) and size > limits.max_xml_part:
+    if not member.filename.lower().endswith((".xml", ".rels")):
+        return  # pictures and other media: bounded by the total; a plain bitmap may shrink a lot
+    if size > limits.max_xml_part:
         raise ParseError(_("{path}: compressed contents too large ({part} is {size} uncompressed; the limit "
                            "is {limit})").format(path=path, part=_shown(member.filename), size=human_size(size),
                                                  limit=human_size(limits.max_xml_part)))

@@ -112,10 +112,12 @@ def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
         ram=m.ram_gib, chip=_("Apple Silicon") if m.apple_silicon else _("x86 / other"), compute=m.compute,
         disk=m.free_disk_gib, fmt=fmt))
     for pick in rec.picks():
-        dim = f", {pick.dim} dims" if pick.dim else ""
-        print(f"  {pick.role:<9} {pick.entry.name} {pick.quant} (about {_size(pick.memory)} of memory{dim})")
+        what = (_("{name} {quant} (about {size} of memory, {dim}-dimension vectors)") if pick.dim else
+                _("{name} {quant} (about {size} of memory)")).format(name=pick.entry.name, quant=pick.quant,
+                                                                     size=_size(pick.memory), dim=pick.dim)
+        print(f"  {models.catalog.kind_name(pick.role):<9} {what}")
         print(f"            {pick.reason}")
-    print("Install them with:")
+    print(_("Install them with:"))
     for pick in rec.picks():
         print(f"  ippon models pull {pick.entry.name} --format {pick.format} --quant {pick.quant} --use")
     return 0
@@ -152,11 +154,11 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("model", "kind", "params", "formats", "installed", box=None, title="Catalog")
+    table = Table(_("model"), _("kind"), _("params"), _("formats"), _("installed"), box=None, title=_("Catalog"))
     for e in catalog:
         names = [f"{n}{' *' if n in in_use else ''}" for n in by_model.get(e.name, [])]
-        label = e.name + (" (alternative)" if e.alternative else "")
-        table.add_row(markup_safe(label), e.kind, f"{e.params_b:g}B", ", ".join(e.formats()),
+        label = _("{name} (alternative)").format(name=e.name) if e.alternative else e.name
+        table.add_row(markup_safe(label), models.catalog.kind_name(e.kind), f"{e.params_b:g}B", ", ".join(e.formats()),
                       markup_safe("\n".join(names), keep_newlines=True))
     console = Console()
     console.print(table)
@@ -166,12 +168,13 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
         for row in configured:
             setting.add_row(_(ROLE_NAMES[row["role"]]), markup_safe(row["value"]),
                             markup_safe(row["installed"] or _("(its own path or name)")))
-        setting.columns[1].overflow = "fold"
+        for column in setting.columns[1:]:
+            column.overflow = "fold"  # a path is never cut short
         console.print(setting)
     if installed:
-        mine = Table("installed", "kind", "format", "size", "used as", box=None, title="Installed")
+        mine = Table(_("installed"), _("kind"), _("format"), _("size"), _("used as"), box=None, title=_("Installed"))
         for m in installed:
-            mine.add_row(markup_safe(m.name), m.kind, f"{m.format} {m.quant}", _size(m.size_bytes),
+            mine.add_row(markup_safe(m.name), models.catalog.kind_name(m.kind), f"{m.format} {m.quant}", _size(m.size_bytes),
                          in_use.get(m.name, ""))
         console.print(mine)
     elif configured:
@@ -182,18 +185,22 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
     return 0
 
 
+IMPORTED = N_("Imported {name} ({kind}, {format} {quant}, {size}) at {path}")
+
+
 def _report(model: models.InstalledModel, verb: str, args: argparse.Namespace, extra: dict | None = None) -> None:
+    """`verb`: the N_() sentence that says what happened, with the model's {name}, {kind}, … in it."""
     if args.json:
         print(json.dumps({**model.as_dict(), **(extra or {})}, ensure_ascii=False))
     else:
-        print(f"{verb} {model.name} ({model.kind}, {model.format} {model.quant}, {_size(model.size_bytes)}) "
-              f"at {model.path}")
+        print(_(verb).format(name=model.name, kind=models.catalog.kind_name(model.kind), format=model.format,
+                             quant=model.quant, size=_size(model.size_bytes), path=model.path))
 
 
 def _then_use(args: argparse.Namespace, service: IpponService, model: models.InstalledModel) -> dict | None:
     if not getattr(args, "use", False):
         if not args.json and model.config_key:
-            print(f"Use it with `ippon models use {model.name}`.")
+            print(_("Use it with `ippon models use {name}`.").format(name=model.name))
         return None
     written = service.use_model(model.name)
     if not args.json:
@@ -209,12 +216,13 @@ def run_pull(args: argparse.Namespace, service: IpponService) -> int:
                                         catalog=args.catalog, progress=on_progress, cancel=cancel)
         except KeyboardInterrupt:
             cancel.set()
-            print("ippon: interrupted; run the same command again to resume the download", file=sys.stderr)
+            print(_("ippon: interrupted; run the same command again to resume the download"), file=sys.stderr)
             raise
     for warning in result.warnings:
-        print(f"ippon: warning: {warning}", file=sys.stderr)
-    verb = "Already installed:" if result.already_installed else "Converted and installed" if result.converted \
-        else "Installed"
+        print(_("ippon: warning: {message}").format(message=warning), file=sys.stderr)
+    verb = (N_("Already installed: {name} ({kind}, {format} {quant}, {size}) at {path}") if result.already_installed
+            else N_("Converted and installed {name} ({kind}, {format} {quant}, {size}) at {path}") if result.converted
+            else N_("Installed {name} ({kind}, {format} {quant}, {size}) at {path}"))
     if args.json:
         used = _then_use(args, service, result.model)
         _report(result.model, verb, args, {"already_installed": result.already_installed,
@@ -230,9 +238,9 @@ def run_import(args: argparse.Namespace, service: IpponService) -> int:
     model = service.import_model(args.path, name=args.name, kind=args.kind)
     if args.json:
         used = _then_use(args, service, model)
-        _report(model, "Imported", args, {"config": used})
+        _report(model, IMPORTED, args, {"config": used})
         return 0
-    _report(model, "Imported", args)
+    _report(model, IMPORTED, args)
     _then_use(args, service, model)
     return 0
 
@@ -242,18 +250,19 @@ def run_remove(args: argparse.Namespace, service: IpponService) -> int:
     if args.json:
         print(json.dumps({"removed": model.name, "was_in_use_as": key}))
         return 0
-    print(f"Removed {model.name} ({_size(model.size_bytes)} freed).")
+    print(_("Removed {name} ({size} freed).").format(name=model.name, size=_size(model.size_bytes)))
     if key:
-        print(f"ippon: warning: config.toml's `{key}` still points at it: `ippon models use` another one",
-              file=sys.stderr)
+        print(_("ippon: warning: config.toml's `{key}` still points at it: `ippon models use` another one")
+              .format(key=key), file=sys.stderr)
     return 0
 
 
 def _print_use(written: dict) -> None:
     for key, value in written.items():
-        print(f"config.toml: {key} = {value}" if value is not None else f"config.toml: {key} removed (full size)")
+        print(f"config.toml: {key} = {value}" if value is not None else
+              _("config.toml: {key} removed (full size)").format(key=key))
     if "embedder" in written:
-        print("The library's vectors come from the embedder: run `ippon reindex --vectors` to recompute them.")
+        print(_("The library's vectors come from the embedder: run `ippon reindex --vectors` to recompute them."))
 
 
 def run_use(args: argparse.Namespace, service: IpponService) -> int:

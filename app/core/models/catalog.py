@@ -11,13 +11,23 @@ from typing import Any
 
 import converters
 
+from ...locale import N_, _
 from .errors import CatalogError, UnknownModelError
 
 KINDS = ("llm", "embedder", "reranker", "vl-reranker")
+# What each kind is called on screen (the stored and configured values stay these English ids).
+KIND_NAMES = {"llm": N_("LLM"), "embedder": N_("embedder"), "reranker": N_("reranker"),
+              "vl-reranker": N_("image reranker")}
 FORMATS = ("gguf", "mlx", "hf")
 # The kinds Ippon's converters (and engines) handle, for the Qwen3 architecture only.
 CONVERTIBLE_KINDS = ("llm", "embedder", "reranker")
 GIB = 2**30
+
+
+def kind_name(kind: str) -> str:
+    """A model kind in the user's language (an unknown one as it is)."""
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
 
 # resources/ sits beside the packages, in the repository and (through pyproject's package-data
 # entry "../resources/models.toml") in site-packages, so one relative path finds it in both.

@@ -187,3 +187,21 @@ class VisionReranker(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class VisionEmbedder(Protocol):
+    """Qwen3-VL-Embedding: one vector per item (text, image, or both), images by their pixels."""
+
+    name: str
+    dim: int
+    min_dim: int
+    batch_size: int
+
+    def embed(self, items: Sequence[Candidate], *, instruction: str | None = None, dim: int | None = None,
+              failures: list[CandidateFailure] | None = None) -> np.ndarray:
+        """An L2-normalised float32 matrix, one row per item (Matryoshka: the first `dim` components).
+        With `failures`, an item that cannot be read gets a row of NaN and is listed there."""
+        ...
+
+    def close(self) -> None: ...

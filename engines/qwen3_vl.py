@@ -148,6 +148,31 @@ def vl_rerank_prompt(query: str | None, query_images: int, candidate: Candidate,
     return _merge_plain(parts), query_images + doc_images
 
 
+DEFAULT_VL_EMBED_INSTRUCTION = "Represent the user's input."
+
+
+def vl_embed_prompt(item: Candidate, image_index: int = 0, instruction: str | None = None) -> list[PromptPart]:
+    """Qwen3-VL-Embedding's prompt (QwenLM/Qwen3-VL-Embedding, src/models/qwen3_vl_embedding.py): the
+    instruction as the system turn (a final full stop added when it ends without punctuation), the
+    item's image then its text as the user turn, then the opened assistant turn, whose last token
+    is pooled."""
+    import unicodedata
+
+    instruction = (instruction or "").strip() or DEFAULT_VL_EMBED_INSTRUCTION
+    if not unicodedata.category(instruction[-1]).startswith("P"):
+        instruction += "."
+    parts: list[PromptPart] = [Special(IM_START), Plain(f"system\n{instruction}"),
+                               Special(f"{IM_END}\n{IM_START}"), Plain("user\n")]
+    if item.image is None and not item.text:
+        parts.append(Plain("NULL"))
+    if item.image is not None:
+        parts.append(ImageSlot(image_index))
+    if item.text:
+        parts.append(Plain(item.text))
+    parts += [Special(f"{IM_END}\n{IM_START}"), Plain("assistant\n")]
+    return _merge_plain(parts)
+
+
 def _merge_plain(parts: list[PromptPart]) -> list[PromptPart]:
     """Adjacent plain texts are one text to the reference tokenizer: join them (BPE merges cross the seam)."""
     merged: list[PromptPart] = []

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .base import ChatModel, Embedder, Reranker, VisionReranker
+from .base import ChatModel, Embedder, Reranker, VisionEmbedder, VisionReranker
 from .errors import EngineError, MissingBackendError, UnsupportedError
 
 BACKENDS = ("llamacpp", "mlx", "remote")
@@ -82,6 +82,12 @@ def load_vision_reranker(model: str | Path, *, backend: str = "auto", url: str |
                          **options: Any) -> VisionReranker:
     """Qwen3-VL-Reranker; a GGUF model takes `mmproj=` (default: mmproj-<name> beside it)."""
     return _load("load_vision_reranker", model, backend, url, options)
+
+
+def load_vision_embedder(model: str | Path, *, backend: str = "auto", url: str | None = None,
+                         **options: Any) -> VisionEmbedder:
+    """Qwen3-VL-Embedding; a GGUF model takes `mmproj=` (default: mmproj-<name> beside it)."""
+    return _load("load_vision_embedder", model, backend, url, options)
 
 
 def is_vision_model(model: str | Path) -> bool:

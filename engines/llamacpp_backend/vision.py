@@ -56,11 +56,11 @@ def check_pair(model: Path, projector: Path) -> None:
                               f"{meta.get('qwen3vl.n_deepstack_layers')}: they are not from the same model")
 
 
-class LlamaCppVisionReranker:
-    """Qwen3-VL-Reranker on a qwen3vl GGUF and its mmproj projector."""
+class _MtmdModel:
+    """A qwen3vl text model and its projector, loaded together; one prompt evaluated at a time."""
 
-    def __init__(self, path: str | Path, *, mmproj: str | Path | None = None, max_tokens: int = 4096,
-                 batch_size: int = 8, n_threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, mmproj: str | Path | None, max_tokens: int, batch_size: int,
+                 n_threads: int | None, embedding: bool) -> None:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
             raise ModelFileError(f"{self.path}: no such model file")
@@ -75,9 +75,11 @@ class LlamaCppVisionReranker:
         self._mtmd = mtmd_cpp
         threads = n_threads or default_threads()
         try:
+            # An embedder reads the last position's hidden state (pooling none: mtmd decodes in several
+            # calls, and only the last call's last token is the one pooled).
             self._llama = self._lib.Llama(model_path=str(self.path), n_ctx=max_tokens, n_batch=max_tokens,
                                           n_ubatch=max_tokens, n_threads=threads, n_threads_batch=threads,
-                                          flash_attn=True, verbose=False)
+                                          flash_attn=True, embedding=embedding, pooling_type=0, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{self.path}: llama.cpp could not load it ({exc}); the file may be damaged or "
                                  "from a newer llama.cpp") from exc
@@ -94,8 +96,6 @@ class LlamaCppVisionReranker:
         if not self._ctx:
             self._llama.close()
             raise WrongModelError(f"{self.projector}: llama.cpp could not load this projector for {self.path}")
-        self._yes = self._single_token("yes")
-        self._no = self._single_token("no")
 
     def _single_token(self, text: str) -> int:
         ids = self._llama.tokenize(text.encode(), add_bos=False, special=False)
@@ -103,7 +103,45 @@ class LlamaCppVisionReranker:
             raise WrongModelError(f"{self.path}: the vocabulary has no single {text!r} token; not a Qwen3-VL model")
         return ids[0]
 
-    # --- the VisionReranker protocol -----------------------------------------------------
+    def close(self) -> None:
+        if getattr(self, "_ctx", None):
+            self._mtmd.mtmd_free(self._ctx)
+            self._ctx = None
+        if getattr(self, "_llama", None) is not None:
+            self._llama.close()
+            self._llama = None
+
+    def _evaluate(self, parts: list[qwen3_vl.PromptPart], pixels: list[Any]) -> Any:
+        """Decode one prompt from an empty cache; the llama.cpp context, its last position an output."""
+        lib, mtmd = self._lib, self._mtmd
+        with _Chunks(self, parts, pixels) as chunks:
+            n_tokens = mtmd.mtmd_helper_get_n_tokens(chunks.handle)
+            if n_tokens > self.max_tokens:
+                raise EngineError(f"{self.name}: the prompt takes {n_tokens} tokens, more than the "
+                                  f"{self.max_tokens} the context holds")
+            ctx = self._llama._ctx.ctx  # noqa: SLF001
+            lib.llama_memory_clear(lib.llama_get_memory(ctx), True)
+            new_past = lib.llama_pos(0)
+            rc = mtmd.mtmd_helper_eval_chunks(self._ctx, ctx, chunks.handle, 0, 0, self.max_tokens, True,
+                                              ctypes.byref(new_past))
+            if rc != 0:
+                raise EngineError(f"{self.name}: llama.cpp failed to evaluate the prompt (code {rc})")
+            return ctx
+
+    def _prompt_ids(self, parts: list[qwen3_vl.PromptPart], pixels: list[Any]) -> list[int]:
+        with _Chunks(self, parts, pixels) as chunks:
+            return chunks.token_ids()
+
+
+class LlamaCppVisionReranker(_MtmdModel):
+    """Qwen3-VL-Reranker on a qwen3vl GGUF and its mmproj projector."""
+
+    def __init__(self, path: str | Path, *, mmproj: str | Path | None = None, max_tokens: int = 4096,
+                 batch_size: int = 8, n_threads: int | None = None) -> None:
+        super().__init__(path, mmproj=mmproj, max_tokens=max_tokens, batch_size=batch_size, n_threads=n_threads,
+                         embedding=False)
+        self._yes = self._single_token("yes")
+        self._no = self._single_token("no")
 
     def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None,
               query_images: Sequence[str | Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
@@ -127,41 +165,47 @@ class LlamaCppVisionReranker:
         """The prompt's token ids, -1 for each image embedding position (for checks against the reference)."""
         pixels = [qwen3_vl.load_image(p) for p in [*query_images, *([candidate.image] if candidate.image else [])]]
         parts, _ = qwen3_vl.vl_rerank_prompt(query, len(query_images), candidate, instruction)
-        with _Chunks(self, parts, pixels) as chunks:
-            return chunks.token_ids()
-
-    def close(self) -> None:
-        if getattr(self, "_ctx", None):
-            self._mtmd.mtmd_free(self._ctx)
-            self._ctx = None
-        if getattr(self, "_llama", None) is not None:
-            self._llama.close()
-            self._llama = None
-
-    # --- one prompt ----------------------------------------------------------------------
+        return self._prompt_ids(parts, pixels)
 
     def _logit_diff(self, parts: list[qwen3_vl.PromptPart], pixels: list[Any]) -> float:
-        lib, mtmd = self._lib, self._mtmd
-        with _Chunks(self, parts, pixels) as chunks:
-            n_tokens = mtmd.mtmd_helper_get_n_tokens(chunks.handle)
-            if n_tokens > self.max_tokens:
-                raise EngineError(f"{self.name}: the prompt takes {n_tokens} tokens, more than the "
-                                  f"{self.max_tokens} the context holds")
-            ctx = self._llama._ctx.ctx  # noqa: SLF001
-            lib.llama_memory_clear(lib.llama_get_memory(ctx), True)
-            new_past = lib.llama_pos(0)
-            rc = mtmd.mtmd_helper_eval_chunks(self._ctx, ctx, chunks.handle, 0, 0, self.max_tokens, True,
-                                              ctypes.byref(new_past))
-            if rc != 0:
-                raise EngineError(f"{self.name}: llama.cpp failed to evaluate the prompt (code {rc})")
-            logits = lib.llama_get_logits_ith(ctx, -1)
-            return float(logits[self._yes]) - float(logits[self._no])
+        logits = self._lib.llama_get_logits_ith(self._evaluate(parts, pixels), -1)
+        return float(logits[self._yes]) - float(logits[self._no])
+
+
+class LlamaCppVisionEmbedder(_MtmdModel):
+    """Qwen3-VL-Embedding on a qwen3vl GGUF and its projector: the last token's final hidden state, L2-normalised."""
+
+    def __init__(self, path: str | Path, *, mmproj: str | Path | None = None, max_tokens: int = 4096,
+                 batch_size: int = 8, n_threads: int | None = None) -> None:
+        super().__init__(path, mmproj=mmproj, max_tokens=max_tokens, batch_size=batch_size, n_threads=n_threads,
+                         embedding=True)
+        self.dim = self._llama.n_embd()
+        self.min_dim = min(qwen3.MIN_EMBED_DIM, self.dim)
+
+    def embed(self, items: Sequence[Candidate], *, instruction: str | None = None, dim: int | None = None,
+              failures: list[CandidateFailure] | None = None) -> np.ndarray:
+        dim = qwen3.check_embed_dim(dim, full=self.dim, minimum=self.min_dim, model=self.name)
+        rows = np.full((len(items), self.dim), np.nan, dtype=np.float32)
+        for i, item in enumerate(items):
+            try:
+                pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []
+                ctx = self._evaluate(qwen3_vl.vl_embed_prompt(item, 0, instruction), pixels)
+                rows[i] = np.ctypeslib.as_array(self._lib.llama_get_embeddings_ith(ctx, -1), shape=(self.dim,))
+            except EngineError as exc:
+                if failures is None:
+                    raise
+                failures.append(CandidateFailure(i, str(exc)))
+        return qwen3.normalize_rows(rows, dim)
+
+    def prompt_ids(self, item: Candidate, *, instruction: str | None = None) -> list[int]:
+        pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []
+        return self._prompt_ids(qwen3_vl.vl_embed_prompt(item, 0, instruction), pixels)
 
 
 class _Chunks:
     """mtmd's tokenized prompt for one set of parts and images, freed on exit."""
 
-    def __init__(self, model: LlamaCppVisionReranker, parts: list[qwen3_vl.PromptPart], pixels: list[Any]) -> None:
+    def __init__(self, model: _MtmdModel, parts: list[qwen3_vl.PromptPart], pixels: list[Any]) -> None:
         self._mtmd = mtmd = model._mtmd  # noqa: SLF001
         self._keep: list[Any] = []
         self._bitmaps: list[Any] = []

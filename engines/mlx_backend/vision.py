@@ -23,14 +23,16 @@ from ..errors import EngineError, MissingBackendError, ModelFileError, WrongMode
 from .loading import import_mlx
 
 
-class MlxVisionReranker:
-    def __init__(self, path: str | Path, *, max_tokens: int = 8192, batch_size: int = 8) -> None:
+class _MlxVlModel:
+    """An MLX Qwen3-VL folder: mlx-vlm's network, the tokenizer twice (with and without special tokens)."""
+
+    def __init__(self, path: str | Path, *, max_tokens: int, batch_size: int) -> None:
         self.path = Path(path).expanduser()
         if not self.path.is_dir():
             raise ModelFileError(f"{self.path}: no such MLX model folder")
         config = _read_config(self.path)
         if config.get("model_type") != "qwen3_vl":
-            raise WrongModelError(f"{self.path}: model_type {config.get('model_type')!r}; a Qwen3-VL reranker "
+            raise WrongModelError(f"{self.path}: model_type {config.get('model_type')!r}; a Qwen3-VL model "
                                   "is qwen3_vl (convert the checkpoint with `ippon convert --to mlx`)")
         self.name = self.path.name
         self.batch_size = batch_size
@@ -51,7 +53,6 @@ class MlxVisionReranker:
         self._plain = Tokenizer.from_file(str(tok_file))
         self._plain.encode_special_tokens = True  # a document's "<|im_end|>" is text, not a token
         self._markers = [self._token(t) for t in (qwen3_vl.VISION_START, qwen3_vl.VISION_END)]
-        self._yes, self._no = self._token("yes"), self._token("no")
         if self._image_pad != self._token("<|image_pad|>"):
             raise WrongModelError(f"{self.path}: config.json's image_token_id is not the tokenizer's <|image_pad|>")
         self._mx = import_mlx()
@@ -70,6 +71,42 @@ class MlxVisionReranker:
         if token is None:
             raise WrongModelError(f"{self.path}: the vocabulary has no {text} token; not a Qwen3-VL model")
         return token
+
+    def close(self) -> None:
+        self._model = None
+
+    def _prompt(self, parts: list[qwen3_vl.PromptPart],
+                pixels: list[Any]) -> tuple[list[int], list[np.ndarray], list[tuple[int, int, int]]]:
+        ids: list[int] = []
+        values, grids = [], []
+        for part in parts:
+            if isinstance(part, qwen3_vl.ImageSlot):
+                patches, grid = qwen3_vl.patchify(pixels[part.index], mean=self._mean, std=self._std,
+                                                  patch_size=self._patch, temporal=self._temporal, merge=self._merge)
+                values.append(patches)
+                grids.append(grid)
+                n_pad = grid[0] * grid[1] * grid[2] // self._merge ** 2
+                ids += [self._markers[0], *[self._image_pad] * n_pad, self._markers[1]]
+            else:
+                tokenizer = self._tokenizer if isinstance(part, qwen3_vl.Special) else self._plain
+                ids += tokenizer.encode(part.text, add_special_tokens=False).ids
+        if len(ids) > self.max_tokens:
+            raise EngineError(f"{self.name}: the prompt takes {len(ids)} tokens, more than the {self.max_tokens} "
+                              "allowed")
+        return ids, values, grids
+
+    def _vision_inputs(self, values: list[np.ndarray], grids: list[tuple[int, int, int]]) -> dict[str, Any]:
+        if not values:
+            return {"pixel_values": None}
+        mx = self._mx
+        return {"pixel_values": mx.array(np.concatenate(values)),
+                "image_grid_thw": mx.array(np.array(grids, dtype=np.int32))}
+
+
+class MlxVisionReranker(_MlxVlModel):
+    def __init__(self, path: str | Path, *, max_tokens: int = 8192, batch_size: int = 8) -> None:
+        super().__init__(path, max_tokens=max_tokens, batch_size=batch_size)
+        self._yes, self._no = self._token("yes"), self._token("no")
 
     def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None,
               query_images: Sequence[str | Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
@@ -95,38 +132,52 @@ class MlxVisionReranker:
     def _inputs(self, query: str, n_query_images: int, candidate: Candidate, instruction: str | None,
                 pixels: list[Any]) -> tuple[list[int], list[np.ndarray], list[tuple[int, int, int]]]:
         parts, _ = qwen3_vl.vl_rerank_prompt(query, n_query_images, candidate, instruction)
-        ids: list[int] = []
-        values, grids = [], []
-        for part in parts:
-            if isinstance(part, qwen3_vl.ImageSlot):
-                patches, grid = qwen3_vl.patchify(pixels[part.index], mean=self._mean, std=self._std,
-                                                  patch_size=self._patch, temporal=self._temporal, merge=self._merge)
-                values.append(patches)
-                grids.append(grid)
-                n_pad = grid[0] * grid[1] * grid[2] // self._merge ** 2
-                ids += [self._markers[0], *[self._image_pad] * n_pad, self._markers[1]]
-            else:
-                tokenizer = self._tokenizer if isinstance(part, qwen3_vl.Special) else self._plain
-                ids += tokenizer.encode(part.text, add_special_tokens=False).ids
-        if len(ids) > self.max_tokens:
-            raise EngineError(f"{self.name}: the prompt takes {len(ids)} tokens, more than the {self.max_tokens} "
-                              "allowed")
-        return ids, values, grids
+        return self._prompt(parts, pixels)
 
     def _logit_diff(self, ids: list[int], values: list[np.ndarray], grids: list[tuple[int, int, int]]) -> float:
         mx = self._mx
-        kwargs: dict[str, Any] = {}
-        pixel_values = None
-        if values:
-            pixel_values = mx.array(np.concatenate(values))
-            kwargs["image_grid_thw"] = mx.array(np.array(grids, dtype=np.int32))
-        out = self._model(mx.array([ids]), pixel_values=pixel_values, **kwargs)
+        out = self._model(mx.array([ids]), **self._vision_inputs(values, grids))
         logits = getattr(out, "logits", out)[0, -1].astype(mx.float32)
         pair = np.array(logits[mx.array([self._yes, self._no])])
         return float(pair[0]) - float(pair[1])
 
-    def close(self) -> None:
-        self._model = None
+
+class MlxVisionEmbedder(_MlxVlModel):
+    """Qwen3-VL-Embedding on MLX: the last token's final hidden state, L2-normalised."""
+
+    def __init__(self, path: str | Path, *, max_tokens: int = 8192, batch_size: int = 8) -> None:
+        super().__init__(path, max_tokens=max_tokens, batch_size=batch_size)
+        self.dim = int(self._model.config.text_config.hidden_size)
+        self.min_dim = min(qwen3.MIN_EMBED_DIM, self.dim)
+
+    def embed(self, items: Sequence[Candidate], *, instruction: str | None = None, dim: int | None = None,
+              failures: list[CandidateFailure] | None = None) -> np.ndarray:
+        dim = qwen3.check_embed_dim(dim, full=self.dim, minimum=self.min_dim, model=self.name)
+        rows = np.full((len(items), self.dim), np.nan, dtype=np.float32)
+        for i, item in enumerate(items):
+            try:
+                pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []
+                rows[i] = self._last_hidden(*self._prompt(qwen3_vl.vl_embed_prompt(item, 0, instruction), pixels))
+            except EngineError as exc:
+                if failures is None:
+                    raise
+                failures.append(CandidateFailure(i, str(exc)))
+        return qwen3.normalize_rows(rows, dim)
+
+    def prompt_ids(self, item: Candidate, *, instruction: str | None = None) -> list[int]:
+        pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []
+        return self._prompt(qwen3_vl.vl_embed_prompt(item, 0, instruction), pixels)[0]
+
+    def _last_hidden(self, ids: list[int], values: list[np.ndarray], grids: list[tuple[int, int, int]]) -> np.ndarray:
+        mx = self._mx
+        input_ids = mx.array([ids])
+        vision = self._vision_inputs(values, grids)
+        pixel_values = vision.pop("pixel_values")
+        features = self._model.get_input_embeddings(input_ids, pixel_values, **vision)
+        hidden = self._model.language_model.model(
+            input_ids, inputs_embeds=features.inputs_embeds, position_ids=features.position_ids,
+            visual_pos_masks=features.visual_pos_masks, deepstack_visual_embeds=features.deepstack_visual_embeds)
+        return np.array(hidden[0, -1].astype(mx.float32))
 
 
 def _read_config(path: Path) -> dict[str, Any]:

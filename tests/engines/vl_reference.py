@@ -9,6 +9,7 @@ and go through the checkpoint's own chat template; images are resized by transfo
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,3 +108,18 @@ class VLReference:
             logits = self.model.lm_head(last).double()
         diff = float(logits[self.yes] - logits[self.no])
         return ReferenceScore(ids, diff, float(self.torch.sigmoid(self.torch.tensor(diff))))
+
+    def embedding(self, text: str | None, images: list[Path] = (), instruction: str | None = None):
+        """Qwen3-VL-Embedding's vector (official format_model_input, last token, L2) and the prompt's ids."""
+        import numpy as np
+
+        content = [{"type": "image", "image": str(p)} for p in images]
+        content += [{"type": "text", "text": text}] if text else []
+        instruction = (instruction or "Represent the user's input.").strip()
+        if not unicodedata.category(instruction[-1]).startswith("P"):
+            instruction += "."
+        messages = [{"role": "system", "content": [{"type": "text", "text": instruction}]},
+                    {"role": "user", "content": content or [{"type": "text", "text": "NULL"}]}]
+        ids, last = self.hidden(messages)
+        vec = last.numpy().astype(np.float64)
+        return ids, (vec / np.linalg.norm(vec)).astype(np.float32)

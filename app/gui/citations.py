@@ -4,7 +4,6 @@ scrolled to in the preview, PDF pages rendered with the cited lines marked, imag
 
 from __future__ import annotations
 
-import html
 import re
 import shutil
 import subprocess
@@ -13,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QRect, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPixmap, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtGui import (QColor, QDesktopServices, QFont, QImage, QPainter, QPixmap, QTextBlockFormat, QTextCharFormat,
+                           QTextCursor, QTextDocument)
 from PySide6.QtWidgets import QLabel, QScrollArea, QTextBrowser, QWidget
 
 from ..core.answer import AskDone, Citation
@@ -21,6 +21,7 @@ from ..core.pdf_pages import PdfPageError, render_page, text_pieces
 from ..core.threads import Turn
 
 CITE_SCHEME = "cite"
+QUESTION_BACKGROUND = "#e8eef7"  # a question stands out from the answers around it
 CITED_COLOR = "#9fd3ff"  # the cited passage; the question's words keep the yellow of the preview
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _MARKDOWN_FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -109,22 +110,35 @@ class ConversationView(QTextBrowser):
     def render(self) -> None:
         scroll = self.verticalScrollBar()
         at_end = scroll.value() >= scroll.maximum() - 4
-        self.clear()
-        cursor = self.textCursor()
+        self.document().clear()
+        cursor = QTextCursor(self.document())
+        question = QTextBlockFormat()
+        question.setBackground(QColor(QUESTION_BACKGROUND))
+        question.setTopMargin(6)
+        question.setBottomMargin(4)
+        bold, note = QTextCharFormat(), QTextCharFormat()
+        bold.setFontWeight(QFont.Weight.Bold)
+        bold.setForeground(QColor("#000000"))
+        note.setFontItalic(True)
+        note.setForeground(QColor("#777777"))
         for index, turn in enumerate(self.turns):
+            # Each piece starts a block of its own with fresh formats, so one turn's Markdown never
+            # styles the next. Questions and notes go in as plain text: never markup.
             if index:
-                cursor.insertHtml("<hr/>")
-            # Questions and notes are the user's and the model's text: escaped, never markup.
-            cursor.insertHtml(f"<p><b>{html.escape(turn.question)}</b></p>")
-            for note in turn.notes:
-                cursor.insertHtml(f"<p style='color:#777'><i>{html.escape(note)}</i></p>")
-            cursor.insertBlock()
+                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+                cursor.insertBlock(question, bold)
+            else:
+                cursor.setBlockFormat(question)
+            cursor.insertText(turn.question, bold)
+            for text in turn.notes:
+                cursor.insertBlock(QTextBlockFormat(), note)
+                cursor.insertText(text, note)
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             if turn.answer:
                 cursor.insertMarkdown(link_citations(turn.answer, index), _MARKDOWN_FEATURES)
             if turn.interrupted:
-                cursor.insertHtml("<p style='color:#777'><i>{}</i></p>".format(
-                    html.escape(QCoreApplication.translate("ConversationView", "(the answer was interrupted)"))))
-            cursor.insertBlock()
+                cursor.insertBlock(QTextBlockFormat(), note)
+                cursor.insertText(QCoreApplication.translate("ConversationView", "(the answer was interrupted)"), note)
         if at_end:
             scroll.setValue(scroll.maximum())
 

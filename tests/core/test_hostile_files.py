@@ -415,3 +415,36 @@ def test_a_large_picture_that_compresses_well_is_not_taken_for_a_bomb(tmp_path):
         archive.writestr("ppt/media/image1.bmp", b"BM" + b"\xff" * (8 * 2**20))  # one colour: ~1,000 times smaller
     doc = parse_file(path)
     assert "大きな画像のスライド" in doc.text
+
+
+def test_an_ordinary_folder_costs_no_link_resolution_and_no_extra_stat_per_file(tmp_path, monkeypatch):
+    """The checks ride on the stats ingest already made: none per file beyond the parser's own."""
+    calls: dict[str, int] = {}
+
+    def counted(name):
+        real = getattr(os, name)
+
+        def call(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+        return call
+
+    def cost(count: int) -> dict[str, int]:
+        folder = tmp_path / f"docs{count}"
+        folder.mkdir()
+        for i in range(count):
+            (folder / f"d{i:03d}.txt").write_text(f"普通の文書{i}です。", encoding="utf-8")
+        service = _service(tmp_path / f"home{count}")
+        calls.clear()
+        with monkeypatch.context() as patched:
+            for name in ("stat", "lstat", "open", "fstat", "readlink"):
+                patched.setattr(os, name, counted(name))
+            assert service.add([folder]).added == count
+        return dict(calls)
+
+    cost(3)  # first use imports parsers and opens the store: not a per-file cost
+    few, many = cost(10), cost(30)
+    per_file = {name: (many.get(name, 0) - few.get(name, 0)) / 20 for name in set(few) | set(many)}
+    per_file = {name: n for name, n in per_file.items() if n}
+    # Per file: the parser's stat-open-fstat, and the hash's open-fstat (discovery's stat comes from scandir).
+    assert per_file == {"stat": 1, "open": 2, "fstat": 2}

@@ -67,10 +67,10 @@ def test_the_language_follows_the_system_and_ippon_lang_overrides(monkeypatch, e
 
 
 def test_messages_are_japanese_from_the_compiled_catalog(monkeypatch):
-    message = "the library is empty: add folders with `ippon add PATH`"
+    message = "The library is empty: add folders with `ippon add PATH`."
     monkeypatch.setenv("IPPON_LANG", "ja")
     japanese = locale._(message)
-    assert japanese != message and "ippon add PATH" in japanese
+    assert japanese != message and "ライブラリは空です" in japanese and "ippon add PATH" in japanese
     monkeypatch.setenv("IPPON_LANG", "en")
     assert locale._(message) == message
 
@@ -86,6 +86,66 @@ def test_the_cli_speaks_japanese(monkeypatch, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "app.launcher", "add", str(tmp_path / "nowhere")], env=env,
                              capture_output=True, text=True)
     assert missing.returncode == 1 and "エラー" in missing.stderr and "nowhere" in missing.stderr
+
+
+def test_a_file_s_reason_is_japanese(monkeypatch, tmp_path):
+    from app.core.sources import ParseError, parse_file
+
+    empty = tmp_path / "空.txt"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("IPPON_LANG", "ja")
+    with pytest.raises(ParseError) as raised:
+        parse_file(empty)
+    assert str(raised.value) == f"{empty}: 空です"
+
+
+def test_engine_errors_are_introduced_in_japanese_at_the_boundary(monkeypatch):
+    import engines
+
+    from app.errors import IpponError, user_message
+
+    error = engines.errors.ModelFileError("/models/x.gguf: no such file")
+    monkeypatch.setenv("IPPON_LANG", "ja")
+    assert user_message(error) == "モデルファイルを使えません: /models/x.gguf: no such file"
+    assert user_message(IpponError("そのまま")) == "そのまま"
+    monkeypatch.setenv("IPPON_LANG", "en")
+    assert user_message(error) == "/models/x.gguf: no such file"
+
+
+def test_no_function_hides_the_translator_behind_a_local_underscore():
+    """`_, x = …` inside a function makes every `_()` call there an UnboundLocalError."""
+    import ast
+    from pathlib import Path
+
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+              ast.DictComp, ast.GeneratorExp)
+    bad = []
+    for path in sorted(Path(catalogs.APP).rglob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            assigns = calls = False
+            stack = list(ast.iter_child_nodes(function))
+            while stack:
+                node = stack.pop()
+                if isinstance(node, scopes):
+                    continue  # a scope of its own
+                assigns |= isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store)
+                calls |= isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
+                stack.extend(ast.iter_child_nodes(node))
+            if assigns and calls:
+                bad.append(f"{path}:{function.lineno} {function.name}")
+    assert not bad
+
+
+def test_argparse_speaks_japanese_too(monkeypatch, capsys):
+    from app.cli import main
+
+    monkeypatch.setenv("IPPON_LANG", "ja")
+    with pytest.raises(SystemExit):
+        main(["sources", "--no-such-option"])
+    err = capsys.readouterr().err
+    assert "使い方: ippon" in err and "認識できない引数: --no-such-option" in err
 
 
 # --- the window (Qt Linguist) ----------------------------------------------------------------

@@ -15,6 +15,7 @@ from ..errors import IpponError, user_message
 from ..locale import _
 from . import ask, convert, engine, evaluate, library, models, serve
 from . import threads as thread_commands
+from .parser_words import speak_the_users_language
 from .terminal import visible
 
 # Errors whose message is meant for the user; anything else is a bug and keeps its traceback.
@@ -22,6 +23,7 @@ USER_ERRORS = (IpponError, converters.ConversionError, engines.EngineError)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    speak_the_users_language()
     parser = argparse.ArgumentParser(prog="ippon", description=_("一本 Ippon — private, Japanese-first RAG on Qwen3. "
                                      "Run `ippon` with no arguments (or `ippon gui`) to open the window."))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -31,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     embed = commands.add_parser("embed", help=_("print embedding vectors"))
     _model_options(embed)
-    embed.add_argument("texts", nargs="+", metavar="TEXT")
+    embed.add_argument("texts", nargs="*", metavar="TEXT")
+    embed.add_argument("--image", action="append", default=[], type=Path, metavar="IMG",
+                       help=_("an image to embed by its pixels (a Qwen3-VL embedder; repeatable; after the texts)"))
+    embed.add_argument("--mmproj", type=Path, metavar="FILE",
+                       help=_("the Qwen3-VL projector of a GGUF model (default: mmproj-<model> beside it)"))
     embed.add_argument("--query", action="store_true", help=_("format the texts as queries (with the instruction)"))
     embed.add_argument("--instruction", help=_("the query instruction (default: web search)"))
     embed.add_argument("--dim", type=positive, help=_("Matryoshka size (default: the model's full dimension)"))
@@ -92,6 +96,10 @@ def run_chat(args: argparse.Namespace, service: IpponService) -> int:
 
 
 def run_embed(args: argparse.Namespace, service: IpponService) -> int:
+    if args.image or args.mmproj or engines.is_vision_model(args.model):
+        return run_vision_embed(args, service)
+    if not args.texts:
+        raise engines.EngineError(_("give at least one text to embed"))
     model = service.load_engine("embedder", args.model, backend=args.backend, url=args.url)
     try:
         vectors = model.embed(args.texts, kind="query" if args.query else "document",
@@ -105,6 +113,35 @@ def run_embed(args: argparse.Namespace, service: IpponService) -> int:
             head = ", ".join(f"{x:+.4f}" for x in vector[:6])
             print(f"{len(vector)} dims [{head}, …]  {text[:60]}")
     return 0
+
+
+def run_vision_embed(args: argparse.Namespace, service: IpponService) -> int:
+    """Qwen3-VL-Embedding: the texts, then the images; an image that cannot be read gets null and its reason."""
+    items = [engines.Candidate(text=t) for t in args.texts] + [engines.Candidate(image=p) for p in args.image]
+    if not items:
+        raise engines.EngineError(_("give at least one text or --image to embed"))
+    options = {"mmproj": args.mmproj} if args.mmproj else {}
+    model = service.load_engine("vision_embedder", args.model, backend=args.backend, url=args.url, **options)
+    failures: list[engines.CandidateFailure] = []
+    try:
+        # The instruction is the model's own default for documents; --query takes --instruction as the task.
+        instruction = args.instruction if args.query else None
+        vectors = model.embed(items, instruction=instruction, dim=args.dim, failures=failures)
+    finally:
+        model.close()
+    failed = {f.index for f in failures}
+    rows = [None if i in failed else vector.tolist() for i, vector in enumerate(vectors)]
+    if args.json:
+        print(json.dumps({"vectors": rows, "dim": int(vectors.shape[1]),
+                          "errors": [{"index": f.index, "reason": f.reason} for f in failures]}, ensure_ascii=False))
+    else:
+        for item, row in zip(items, rows, strict=True):
+            if row is not None:
+                head = ", ".join(f"{x:+.4f}" for x in row[:6])
+                print(f"{len(row)} dims [{head}, …]  {(item.text or str(item.image))[:60]}")
+    for failure in failures:
+        print(_("not embedded: {reason}").format(reason=failure.reason), file=sys.stderr)
+    return 1 if failures else 0
 
 
 def run_rerank(args: argparse.Namespace, service: IpponService) -> int:

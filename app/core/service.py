@@ -290,7 +290,8 @@ class IpponService:
         return converters.convert(src, to=to, out=out, quant=quant, group_size=group_size, kind=kind,
                                   force=force, verify=verify, progress=progress, cancel=cancel)
 
-    def load_engine(self, role: Literal["chat", "embedder", "reranker", "vision_reranker"], model: str | Path, *,
+    def load_engine(self, role: Literal["chat", "embedder", "reranker", "vision_reranker", "vision_embedder"],
+                    model: str | Path, *,
                     backend: str | None = None, url: str | None = None, **options: Any) -> Any:
         """A chat model, embedder or reranker. The configured server is used only for names that are not
         local files, so a local model always runs locally."""
@@ -301,7 +302,8 @@ class IpponService:
         if chosen == "llamacpp" and self.config.threads:
             options.setdefault("n_threads", self.config.threads)
         loader = {"chat": engines.load_chat_model, "embedder": engines.load_embedder,
-                  "reranker": engines.load_reranker, "vision_reranker": engines.load_vision_reranker}[role]
+                  "reranker": engines.load_reranker, "vision_reranker": engines.load_vision_reranker,
+                  "vision_embedder": engines.load_vision_embedder}[role]
         return loader(model, backend=chosen, url=url, **options)
 
     # --- models: catalog, picker, downloads, installed ------------------------------------

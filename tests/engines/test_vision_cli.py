@@ -111,3 +111,20 @@ def test_an_oversized_header_is_refused_before_decoding(tmp_path):
     wide = png_header_only(tmp_path / "wide.png", 21000, 2000)  # under Pillow's own limit, over Ippon's
     with pytest.raises(ImageInputError, match="21000x2000"):
         load_image(wide)
+
+
+def test_embed_json_texts_then_images(vl_test_models, run, tmp_path):
+    from converters import convert
+
+    model = convert(vl_test_models["vl-embedder"], to="gguf", quant="f16", out=tmp_path / "emb.gguf").output
+    image = write_image(tmp_path / "a.png", seed=5)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG broken")
+    rc, out, err = run("embed", "--model", str(model), "東京", "--image", str(image), "--image", str(broken),
+                       "--dim", "32", "--json")
+    payload = json.loads(out)
+    assert rc == 1 and payload["dim"] == 32 and "not embedded" in err
+    first, second, third = payload["vectors"]
+    assert len(first) == 32 and len(second) == 32 and third is None
+    assert abs(np.linalg.norm(first) - 1) < 1e-5 and abs(float(np.dot(first, second))) < 0.999
+    assert payload["errors"][0]["index"] == 2 and str(broken) in payload["errors"][0]["reason"]

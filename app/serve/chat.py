@@ -22,7 +22,7 @@ from engines import AnswerDelta, ChatDone, ThinkingDelta
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..core.answer import AskDone, AskSources
+from ..core.answer import AskDone
 from ..locale import _
 from .http_errors import error_response
 from .runtime import RequestLimitError, ServeRuntime

@@ -190,7 +190,7 @@ class ServeRuntime:
                     "cancelled": status.cancelled, "max_tokens_after_cancel": status.max_tokens_after_cancel}
 
         models = {role: describe(worker.status()) for role, worker in self.workers.items()}
-        for role, key in (("chat", "llm"), ("embedder", "embedder"), ("reranker", "reranker")):
+        for role in ("chat", "embedder", "reranker"):
             models.setdefault(role, {"name": None, "loaded": False})
         return {"status": "ok", "models": models, "library": {"chunks": self.service.library.store.count_chunks()}}
 

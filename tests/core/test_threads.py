@@ -20,7 +20,7 @@ from app.core.answer import Citation
 from app.core.service import IpponService
 from app.core.conversation import AskTurn
 from app.core.threads import ThreadNotFoundError, ThreadStore, export_markdown
-from engines import ChatSettings
+from engines import AnswerDelta, ChatSettings
 
 from .scripted_chat import ScriptedChat
 
@@ -215,3 +215,24 @@ def test_continue_without_any_thread_says_so(tmp_path, monkeypatch, capsys, engi
     monkeypatch.setenv("IPPON_HOME", str(home))
     assert main(["ask", "質問", "-c"]) == 1
     assert "no conversation to continue" in capsys.readouterr().err
+
+
+def test_stopping_an_answer_keeps_what_was_written_as_a_cancelled_turn(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    service = IpponService(Config(data_dir=tmp_path / "home", models_dir=tmp_path / "models", llm="scripted"))
+    service.add([docs])
+    service._llm = ScriptedChat(answers=["東京タワーの高さは333メートルです[1]。"])
+    events = service.ask("東京タワーの高さは？", retrieval=service.retrieval_settings(mode="lexical"),
+                         chat=ChatSettings())
+    turn = None
+    for event in events:
+        if isinstance(event, AskTurn):
+            turn = event
+        elif isinstance(event, AnswerDelta):
+            break  # the first piece has streamed: Stop
+    events.close()  # what the window's Stop does to the stream
+    (stored,) = service.threads.get(turn.thread_id).turns
+    assert stored.status == "cancelled" and stored.answer == "東京タ" and stored.sources

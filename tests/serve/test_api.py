@@ -71,6 +71,14 @@ def test_thinking_comes_as_reasoning_content_streamed_and_not(client):
     assert chunks[-1].usage.completion_tokens > 0 and not chunks[-1].choices
 
 
+def test_a_thinking_budget_turns_thinking_on_and_cuts_it_short(client):
+    reply = client.chat.completions.create(model="llm-chat.gguf", messages=[{"role": "user", "content": "富士山の高さは？"}],
+                                           extra_body={"thinking_budget": 2}, **GREEDY)
+    thinking = reply.choices[0].message.model_extra["reasoning_content"]
+    assert "Considering the limited time" in thinking  # the early-stop sentence, forced after 2 tokens
+    assert "標高を思い出します" not in thinking
+
+
 def test_embeddings_with_dimensions_and_the_query_instruction(client):
     full = client.embeddings.create(model="embedder.gguf", input=["富士山の標高", "東京駅"])
     assert [d.index for d in full.data] == [0, 1] and len(full.data[0].embedding) == 64

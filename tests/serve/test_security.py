@@ -98,3 +98,22 @@ def test_a_non_loopback_bind_without_the_flag_is_refused_at_start(tmp_path, monk
     (tmp_path / "cli-home").mkdir()
     (tmp_path / "cli-home" / "config.toml").write_text('serve_host = "0.0.0.0"\n', encoding="utf-8")
     assert main(["serve", "--port", "0"]) == 1  # the config file's host needs the flag just the same
+
+
+def test_listed_origins_and_only_those_get_cors(tmp_path):
+    config = Config(data_dir=tmp_path / "home", models_dir=tmp_path / "models", serve_port=0,
+                    serve_origins=("http://localhost:3000",))
+    server = IpponServer(IpponService(config))
+    listening = server.start()
+    try:
+        def preflight(origin: str) -> httpx.Response:
+            return httpx.options(listening.url + "/v1/search", timeout=30, headers={
+                "Origin": origin, "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type"})
+        assert preflight("http://localhost:3000").headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert "access-control-allow-origin" not in preflight("https://evil.example").headers
+        reply = httpx.post(listening.url + "/v1/search", json={"query": "x"}, timeout=30,
+                           headers={"Origin": "http://localhost:3000", "Authorization": f"Bearer {listening.key}"})
+        assert reply.status_code == 200 and reply.headers["access-control-allow-origin"] == "http://localhost:3000"
+    finally:
+        server.stop()

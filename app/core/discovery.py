@@ -43,12 +43,14 @@ class LinkPolicy:
     """Where a symbolic link found inside an added folder may lead."""
 
     follow_external: bool = False  # the `follow_external_links` setting
-    # The paths the user added (absolute, as on the disk). A root under one of them (a watched
-    # folder's event path, a folder added inside another) is held to the outermost; any other
-    # root is an added path itself.
+    # The paths the user added (absolute, as on the disk). A root under one of them that was not
+    # added itself (a watched folder's event path) is held to the outermost; any other root is an
+    # added path, followed wherever it points.
     added: tuple[str, ...] = ()
 
     def boundary(self, root: str) -> str:
+        if root in self.added:
+            return root  # a path the user added is theirs to follow, wherever it points
         enclosing = [a for a in self.added if is_under(root, a)]
         return min(enclosing, key=len) if enclosing else root
 

@@ -105,16 +105,21 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
     from inside a root: they are passed over (and pruned) as if gone."""
     summary = IngestSummary()
     found: list[Found] = []
+    listed: set[str] = set()
     for root in roots:
         for item in discover(root, links=links):
             if excluded is not None and excluded(item.path):
                 continue
             if isinstance(item, Problem):
                 summary.failures.append((item.path, item.reason))
-            elif sources.format_for(Path(item.path)) is None:
+                continue
+            listed.add(item.path)
+            if sources.format_for(Path(item.path)) is None:
                 summary.skipped += 1
             else:
                 found.append(item)
+    # A link skipped under one root may be a root of its own, which the user chose to follow.
+    summary.failures = [(path, reason) for path, reason in summary.failures if path not in listed]
     stored = {s.path: s for s in store.sources()}
     chunk_counts = store.chunk_counts()
     present = {f.path for f in found} | {p for p, _ in summary.failures}

@@ -448,3 +448,14 @@ def test_an_ordinary_folder_costs_no_link_resolution_and_no_extra_stat_per_file(
     per_file = {name: n for name, n in per_file.items() if n}
     # Per file: the parser's stat-open-fstat, and the hash's open-fstat (discovery's stat comes from scandir).
     assert per_file == {"stat": 1, "open": 2, "fstat": 2}
+
+
+def test_a_link_added_directly_inside_an_added_folder_stays_followed(tmp_path):
+    shared = _linked_folder(tmp_path)
+    service = _service(tmp_path)
+    service.add([shared])
+    summary = service.add([shared / "p.txt"])  # now chosen on purpose: the failed row becomes indexed
+    assert (summary.updated, summary.failed) == (1, 0)
+    service.library.refresh(vectors=False)  # the folder's walk skips it, the root of its own follows it: followed it stays
+    assert {Path(h.path).name for h in service.search_keywords("秘密")} == {"p.txt"}
+    assert set(_errors(service)) == {"etc"}

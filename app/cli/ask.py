@@ -124,8 +124,14 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
                 for note in event.notes if not args.json else ():
                     print(f"({note})", file=sys.stderr)
             elif isinstance(event, AskSources):
+                if not args.json and event.sources:
+                    # The search results at once, before the model has read them.
+                    labels = ", ".join(f"[{c.n}] {visible(source_label(c.path, c.page, c.slide))}"
+                                       for c in event.sources)
+                    print(_("(found: {sources})").format(sources=labels), file=sys.stderr, flush=True)
                 if event.dropped and not args.json:
-                    print(f"({event.dropped} more sources did not fit the model's context window)", file=sys.stderr)
+                    print(_("({n} more sources did not fit the model's context window)").format(n=event.dropped),
+                          file=sys.stderr)
             elif not args.json:
                 print_delta(event)
     except KeyboardInterrupt:
@@ -146,6 +152,6 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
         print(_("(reranked {n} of {total} candidates; {sources} sources read, for an answer within {s:g} s)").format(
             n=done.timings["reranked"], total=done.timings["candidates"], sources=len(done.sources),
             s=service.config.answer_seconds), file=sys.stderr)
-    print_sources(done)
+    print_sources(done, shown=visible)
     print(_("(conversation {id}: `ippon ask -c …` asks a follow-up)").format(id=turn.thread_id), file=sys.stderr)
     return 0

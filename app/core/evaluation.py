@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IpponError
+from .answer import AskDone
 from .retrieval import Result, Retrieval
 
 K_VALUES = (1, 5, 10)
@@ -132,7 +133,7 @@ class ConfigReport:
 
 
 def evaluate(name: str, questions: Sequence[Question], search: Callable[[str], Retrieval], *,
-             answer: Callable[[str, Retrieval], str] | None = None,
+             answer: Callable[[str, Retrieval], AskDone] | None = None,
              progress: Callable[[int, int], None] | None = None) -> ConfigReport:
     """Run every question through `search` (and `answer` when given) and average the figures."""
     report = ConfigReport(name)
@@ -155,8 +156,12 @@ def evaluate(name: str, questions: Sequence[Question], search: Callable[[str], R
                                   "first": (f"{top.path}" + (f" p.{top.page}" if top.page else "")) if top else None})
         if answer is not None and q.answers:
             start = time.perf_counter()
-            text = _normalize_answer(answer(q.question, retrieval))
+            done = answer(q.question, retrieval)
             stage_times.setdefault("answer", []).append((time.perf_counter() - start) * 1000)
+            if "time_to_first_token_s" in done.timings:  # what the user waits for: search, then the LLM's first token
+                stage_times.setdefault("first_token", []).append(
+                    stage_times["total"][-1] + done.timings["time_to_first_token_s"] * 1000)
+            text = _normalize_answer(done.answer)
             expected = [_normalize_answer(a) for a in q.answers]
             sums["answer_contains"] = sums.get("answer_contains", 0.0) + any(e in text for e in expected)
             sums["answer_exact"] = sums.get("answer_exact", 0.0) + any(e == text for e in expected)

@@ -19,7 +19,7 @@ from ..config import Config, load_config, update_config_file
 from ..errors import IpponError
 from ..locale import _
 from . import models
-from .answer import AskEvent, answer_question
+from .answer import AskDone, AskEvent, answer_question
 from .budget import BudgetInputs, BudgetPlan, focus_sources, plan_budget
 from .conversation import ask_in_thread, search_in_thread
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
@@ -275,9 +275,8 @@ class IpponService:
             llm = self.load_engine("chat", llm_name)
             greedy = ChatSettings(temperature=0.0, max_tokens=256)
 
-            def answer(question: str, found: Retrieval) -> str:
-                events = list(answer_question(question, found, llm, settings=greedy))
-                return events[-1].answer
+            def answer(question: str, found: Retrieval) -> AskDone:
+                return list(answer_question(question, found, llm, settings=greedy))[-1]
         return (lambda q: retriever.search(q, settings)), answer
 
     # --- models ---------------------------------------------------------------------------

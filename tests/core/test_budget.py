@@ -176,3 +176,13 @@ def test_explicit_candidates_and_limit_win_over_the_budget(budget_service):
     done = _ask(budget_service, candidates=10, top_k=6)
     assert done.timings["reranked"] == 10 and len(done.sources) == 6
     assert any("set explicitly" in r for r in done.timings["budget"]["reasons"])
+
+
+def test_eval_reports_the_time_to_the_first_answer_token_beside_recall(budget_service, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": "保守点検の耐熱性能", "positive": ["manual03.txt"],
+                                     "answers": ["5か月"]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (report,) = budget_service.evaluate(questions, {"app": None}, mode="lexical")
+    assert "recall@5" in report.metrics and "answer_contains" in report.metrics
+    first = report.latency_ms["first_token"]["p50"]
+    assert first >= report.latency_ms["total"]["p50"] > 0  # search, then the LLM's first token

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from ..errors import IpponError
 from ..locale import _
+from .sources.base import ParseError
 from .sources.pdf import _PDFIUM_LOCK  # PDFium is not thread-safe: the ingest's lock is shared by all callers
+from .sources.reading import open_regular_file
 
 MIN_PIECE_CHARS = 4  # shorter pieces match in too many places to mark the citation
 MAX_PIECES = 40
@@ -44,10 +46,19 @@ def render_page(path: str | Path, page: int, *, find: str = "", scale: float = 1
     """Page `page` (1-based) of the PDF at `path`, with the rectangles of `find`'s lines on it."""
     import pypdfium2 as pdfium
 
+    try:
+        # Read here, not by PDFium from the path: a file replaced by a FIFO since it was indexed
+        # must fail at once, not block while holding the lock the ingest's PDF parser needs.
+        with open_regular_file(path) as file:
+            data = file.read(file.size)
+    except ParseError as exc:
+        raise PdfPageError(str(exc)) from None
+    except OSError as exc:
+        raise PdfPageError(_("{path}: cannot show the page: {reason}").format(path=path, reason=exc)) from exc
     with _PDFIUM_LOCK:
         try:
-            pdf = pdfium.PdfDocument(str(path))
-        except (pdfium.PdfiumError, OSError) as exc:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
             raise PdfPageError(_("{path}: cannot show the page: {reason}").format(path=path, reason=exc)) from exc
         try:
             if not 1 <= page <= len(pdf):

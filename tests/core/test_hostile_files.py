@@ -459,3 +459,19 @@ def test_a_link_added_directly_inside_an_added_folder_stays_followed(tmp_path):
     service.library.refresh(vectors=False)  # the folder's walk skips it, the root of its own follows it: followed it stays
     assert {Path(h.path).name for h in service.search_keywords("秘密")} == {"p.txt"}
     assert set(_errors(service)) == {"etc"}
+
+
+@needs_fifo
+@pytest.mark.timeout(30)
+def test_a_cited_pdf_replaced_by_a_fifo_fails_at_once_when_its_page_is_shown(tmp_path):
+    from app.core.pdf_pages import PdfPageError, render_page
+
+    from . import corpus
+
+    pdf = corpus.write_pdf(tmp_path)
+    page = render_page(pdf, 1, find=corpus.PDF_PAGES[0])
+    assert page.width > 0 and page.pieces_found >= 1
+    pdf.unlink()
+    os.mkfifo(pdf)  # since it was indexed
+    with pytest.raises(PdfPageError, match="doc.pdf: not a regular file \\(a FIFO\\)"):
+        render_page(pdf, 1)

@@ -53,3 +53,16 @@ def backends_info() -> dict[str, dict[str, Any]]:
         except Exception as exc:  # noqa: BLE001 - a backend that cannot start is reported, not raised
             info[name] = {"installed": True, "version": version, "device": None, "error": str(exc)}
     return info
+
+
+def device_for(model: str | None, *, backend: str = "auto", url: str | None = None) -> str | None:
+    """The device a configured model would compute on, without loading it (None: no model)."""
+    from .registry import choose_backend
+
+    if not model:
+        return None
+    try:
+        name = choose_backend(model, backend=backend, url=url)
+        return {"llamacpp": llamacpp_device, "mlx": mlx_device}.get(name, lambda: "remote")()
+    except Exception:  # noqa: BLE001 - a backend that cannot start shows as unknown, the error comes on use
+        return "unknown"

@@ -6,7 +6,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QPushButton, QWidget
 
+from engines.devices import device_for
+
 from ..config import Config
+
+DEVICE_NAMES = {"cpu": "CPU", "metal": "Metal (GPU)", "cuda": "CUDA (GPU)", "vulkan": "Vulkan (GPU)"}
 
 
 def model_label(value: str | None) -> str:
@@ -25,6 +29,11 @@ class ModelsStatus(QPushButton):
         self.setToolTip(self.tr("The models in use; click to change them"))
 
     def show_models(self, config: Config) -> None:
-        self.setText(self.tr("LLM: {llm} · Embedder: {embedder} · Reranker: {reranker}").format(
+        text = self.tr("LLM: {llm} · Embedder: {embedder} · Reranker: {reranker}").format(
             llm=model_label(config.llm), embedder=model_label(config.embedder),
-            reranker=model_label(config.reranker)))
+            reranker=model_label(config.reranker))
+        device = device_for(config.llm or config.reranker or config.embedder, backend=config.backend,
+                            url=config.remote_url)
+        if device is not None:
+            text += " · " + self.tr("on {device}").format(device=DEVICE_NAMES.get(device, device))
+        self.setText(text)

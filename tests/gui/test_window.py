@@ -168,6 +168,7 @@ def test_screenshot_command_writes_a_png(tmp_path, monkeypatch, qtbot):
     from app.gui.app import run_gui
 
     monkeypatch.setenv("IPPON_HOME", str(tmp_path / "shot-home"))
+    assert window.models_status.text().endswith("on CPU")  # the device llama.cpp computes on here
     out = tmp_path / "main.png"
     assert run_gui(["--screenshot", str(out), "--view", "main", "--size", "800x500"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -147,6 +148,9 @@ class ThreadStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / "threads.db"
+        # One connection, used by the window's thread and the worker answering: one statement or
+        # transaction at a time, or a rename during an answer would start a transaction inside another.
+        self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -158,12 +162,13 @@ class ThreadStore:
                               ) from exc
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One transaction: all of it is on disk, or none of it."""
-        try:
+        with self._lock, self._translated_errors():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -171,9 +176,23 @@ class ThreadStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        try:
+            yield
         except sqlite3.Error as exc:
             raise ThreadError(_("{path}: cannot save the conversation: {reason}").format(path=self.path, reason=exc)
                               ) from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise ThreadError(_("{path}: cannot open the conversations: {reason}").format(
+                    path=self.path, reason=exc)) from exc
 
     # --- threads --------------------------------------------------------------------------------
 
@@ -196,7 +215,8 @@ class ThreadStore:
         sql += " ORDER BY t.updated DESC, t.id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [Thread(*row) for row in self._db.execute(sql, params)]
+        with self._reading() as db:
+            return [Thread(*row) for row in db.execute(sql, params)]
 
     @staticmethod
     def _matching_turns_sql(search: str, params: list[Any]) -> str:
@@ -218,15 +238,16 @@ class ThreadStore:
 
     def get(self, thread_id: str) -> Thread:
         """The thread with its turns in order; `thread_id` may be a unique prefix of the id."""
-        rows = self._db.execute("SELECT id, title, created, updated FROM threads WHERE id = ? OR id LIKE ? "
-                                "ORDER BY id = ? DESC", (thread_id, _like_escape(thread_id) + "%", thread_id)
-                                ).fetchall()
+        with self._reading() as db:
+            rows = db.execute("SELECT id, title, created, updated FROM threads WHERE id = ? OR id LIKE ? ESCAPE '\\' "
+                              "ORDER BY id = ? DESC", (thread_id, _like_escape(thread_id) + "%", thread_id)).fetchall()
         if not rows or (len(rows) > 1 and rows[0][0] != thread_id):
             raise ThreadNotFoundError(_("no conversation {id} (`ippon threads list` shows them)").format(id=thread_id)
                                       if not rows else
                                       _("{id} names several conversations; give more of the id").format(id=thread_id))
-        turns = [_turn(row) for row in self._db.execute(
-            f"SELECT {_TURN_COLUMNS} FROM turns WHERE thread_id = ? ORDER BY position", (rows[0][0],))]
+        with self._reading() as db:
+            turns = [_turn(row) for row in db.execute(
+                f"SELECT {_TURN_COLUMNS} FROM turns WHERE thread_id = ? ORDER BY position", (rows[0][0],))]
         return Thread(*rows[0], len(turns), turns)
 
     def rename(self, thread_id: str, title: str) -> Thread:
@@ -280,7 +301,8 @@ class ThreadStore:
             db.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
 
     def turn(self, turn_id: str) -> Turn:
-        row = self._db.execute(f"SELECT {_TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)).fetchone()
+        with self._reading() as db:
+            row = db.execute(f"SELECT {_TURN_COLUMNS} FROM turns WHERE id = ?", (turn_id,)).fetchone()
         if row is None:
             raise ThreadNotFoundError(_("no turn {id}").format(id=turn_id))
         return _turn(row)

@@ -25,7 +25,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -33,7 +33,7 @@ from ..errors import IpponError
 from ..locale import _
 
 # Bumped whenever a change here changes the terms: stored libraries then rebuild their index.
-ANALYSIS_VERSION = "ja-sudachi-a-3"
+ANALYSIS_VERSION = "ja-sudachi-a-4"
 
 MAX_QUERY_CHARS = 1000
 # Sudachi rejects inputs over 49149 bytes; pieces stay well under it (3 bytes per kana/kanji).
@@ -56,6 +56,12 @@ _DROPPED_WORDS = {
 # Verbs that with a preceding に form a compound particle (について, に関して, によって, において, にとって):
 # as such they say nothing about the topic.
 _PARTICLE_VERBS = {"つく", "関する", "対する", "よる", "おく", "とる", "取る", "際する"}
+# Marks a bigram of a reading, so ザイ read from 在 is not the katakana ザイ of a written word. No term of
+# the text can hold it: ":" is a symbol Sudachi keeps apart, and symbols are dropped.
+READING = "読:"
+_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_HIRAGANA_QUERY = re.compile(r"[\u3041-\u3096\u30fc\s]+")
+_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
 _KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
 _WORD_CHARS = re.compile(r"\w")
 _ASCII_WORD = re.compile(r"[\x21-\x7e]+")
@@ -73,17 +79,19 @@ class Token(NamedTuple):
     start: int  # character offsets in the NFKC text
     end: int
     joined: bool  # written right after the previous kept word (no dropped word or space between)
+    reading: str = ""  # in katakana, for a word written with kanji (empty otherwise)
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
     words: list[str]
     grams: list[str]
+    readings: list[str] = field(default_factory=list)  # READING-marked bigrams of how kanji are read
 
     @property
     def terms(self) -> str:
         """What the index column holds (and what a query searches): words and bigrams, space-separated."""
-        return " ".join(self.words + self.grams)
+        return " ".join(self.words + self.grams + self.readings)
 
 
 class JapaneseAnalyzer:
@@ -162,19 +170,29 @@ class JapaneseAnalyzer:
                 if term is None:
                     continue
                 start = offset + morpheme.begin()
-                kept.append(Token(term, start, offset + morpheme.end(), start == last_end))
+                reading = morpheme.reading_form() if _KANJI.search(morpheme.surface()) else ""
+                kept.append(Token(term, start, offset + morpheme.end(), start == last_end, reading))
                 last_end = offset + morpheme.end()
         return kept
 
     def analyse(self, text: str) -> Analysis:
         tokens = self.tokens(normalize(text))
-        return Analysis([t.term for t in tokens], list(_bigrams(tokens)))
+        return Analysis([t.term for t in tokens], list(_bigrams(tokens)), list(_reading_grams(tokens)))
 
     def query_terms(self, query: str) -> Analysis:
         """A query's terms: the same analysis, each term once (a repeated word does not weigh more).
+        A query written in hiragana alone (ざいたくきんむ) also searches how the text's kanji are read.
         Only the query's first characters count: a pasted page must not become a huge query."""
-        analysis = self.analyse(query[:MAX_QUERY_CHARS])
-        return Analysis(list(dict.fromkeys(analysis.words)), list(dict.fromkeys(analysis.grams)))
+        query = normalize(query[:MAX_QUERY_CHARS])
+        tokens = self.tokens(query)
+        analysis = Analysis([t.term for t in tokens], list(_bigrams(tokens)))
+        readings: list[str] = []
+        if _HIRAGANA_QUERY.fullmatch(query.strip()):
+            # The kept words as typed (particles and question words are dropped as ever), read as katakana.
+            readings = list(_reading_grams([t._replace(reading=query[t.start:t.end].translate(_TO_KATAKANA))
+                                            for t in tokens]))
+        return Analysis(list(dict.fromkeys(analysis.words)), list(dict.fromkeys(analysis.grams)),
+                        list(dict.fromkeys(readings)))
 
     def match_ranges(self, query: str, text: str) -> list[tuple[int, int]]:
         """Character ranges of `text` (already NFKC) where the query's words or their variants stand, merged.
@@ -246,6 +264,20 @@ def _bigrams(tokens: list[Token]) -> Iterator[str]:
             run = ""
         run += token.term
     yield from _run_grams(run)
+
+
+def _reading_grams(tokens: list[Token]) -> Iterator[str]:
+    """READING-marked bigrams of the readings of each run of joined words that has a kanji word in it."""
+    run, has_kanji = "", False
+    for token in tokens:
+        if not token.joined:
+            if has_kanji:
+                yield from (READING + gram for gram in _run_grams(run))
+            run, has_kanji = "", False
+        run += token.reading or token.term
+        has_kanji = has_kanji or bool(token.reading)
+    if has_kanji:
+        yield from (READING + gram for gram in _run_grams(run))
 
 
 def _run_grams(run: str) -> Iterator[str]:

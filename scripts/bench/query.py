@@ -186,7 +186,9 @@ def retrieval_worker(size: str, n_queries: int, rounds: int, candidates: int) ->
     from app.core.retrieval import RetrievalSettings, Retriever, fuse
     from app.core.store import LibraryStore
 
-    data = CACHE / f"store-{VERSION}-{size}"
+    from app.core.analysis import ANALYSIS_VERSION
+
+    data = CACHE / f"store-{VERSION}-{ANALYSIS_VERSION}-{size}"  # a new analysis makes a new library
     marker = data / "built.json"  # written last: the cached library is whole
     if not (cached := marker.exists()):
         print(f"    building the {size} library in {data} ...", file=sys.stderr, flush=True)

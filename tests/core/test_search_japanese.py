@@ -203,3 +203,13 @@ def test_ippon_search_upgrades_an_old_library_by_itself(tmp_path, capsys):
     assert main(["search", "在宅", "--mode", "lexical", "--json"]) == 0
     assert {r["path"] for r in json.loads(capsys.readouterr().out)} == set(OLD_TEXTS)
     assert not LibraryStore(data_dir).index_outdated()
+
+
+def test_a_query_in_hiragana_finds_the_words_written_in_kanji(tmp_path):
+    store = _library(tmp_path, {"/telework.txt": "来月から在宅勤務制度が始まります。",
+                                "/safety.txt": "国際連合安全保障理事会が開かれた。",
+                                "/other.txt": "財務担当の在籍者は三名です。"} | {f"/filler{i}.txt": t for i, t in enumerate(FILLER)})
+    assert _top(store, "ざいたくきんむ") == "/telework.txt"
+    assert _top(store, "あんぜんほしょう") == "/safety.txt"
+    # Readings are searched for hiragana queries only: a kanji query ranks by what is written.
+    assert _top(store, "在籍") == "/other.txt"

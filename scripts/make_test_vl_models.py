@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Make tiny Qwen3-VL checkpoints (reranker and embedder) in exact Hugging Face layout, with random weights.
 
-    python scripts/make_test_vl_models.py OUT_DIR
+    python scripts/make_test_vl_models.py OUT_DIR                         # the tiny test models
+    python scripts/make_test_vl_models.py OUT_DIR --real-dims reranker-2b  # Qwen3-VL-Reranker-2B's dims, for benchmarks
 
 The layout is the one Qwen/Qwen3-VL-Reranker-2B and Qwen/Qwen3-VL-Embedding-2B ship: a
 `Qwen3VLForConditionalGeneration` config as transformers 4.57 saves it (`rope_scaling` with
@@ -52,6 +53,12 @@ TEXT = dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_
 VISION = dict(depth=3, hidden_size=32, num_heads=2, intermediate_size=64, patch_size=16, temporal_patch_size=2,
               spatial_merge_size=2, num_position_embeddings=64, deepstack_visual_indexes=[0, 2])
 IMAGE_MEAN = IMAGE_STD = [0.5, 0.5, 0.5]
+# Qwen3-VL-2B's dimensions (Qwen3-VL-Reranker-2B and -Embedding-2B share them).
+REAL_DIMS = {"reranker-2b": (
+    dict(hidden_size=2048, num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=8, head_dim=128,
+         intermediate_size=6144, max_position_embeddings=262144, mrope_section=[24, 20, 20], rope_theta=5000000),
+    dict(depth=24, hidden_size=1024, num_heads=16, intermediate_size=4096, patch_size=16, temporal_patch_size=2,
+         spatial_merge_size=2, num_position_embeddings=2304, deepstack_visual_indexes=[5, 11, 17]))}
 
 
 def _base_factory():
@@ -61,11 +68,11 @@ def _base_factory():
     return module
 
 
-def write_vl_configs(folder: Path, *, vocab_size: int, tok) -> None:
+def write_vl_configs(folder: Path, *, vocab_size: int, tok, text: dict = TEXT, vision: dict = VISION) -> None:
     base = _base_factory()
     ids = {t: tok.token_to_id(t) for t in ("<|endoftext|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                                            "<|image_pad|>", "<|video_pad|>")}
-    t, v = TEXT, VISION
+    t, v = text, vision
     base._write_json(folder / "config.json", {
         "architectures": ["Qwen3VLForConditionalGeneration"],
         "image_token_id": ids["<|image_pad|>"],
@@ -129,10 +136,11 @@ def write_vl_configs(folder: Path, *, vocab_size: int, tok) -> None:
         "pad_token_id": ids["<|endoftext|>"], "transformers_version": "4.57.1"})
 
 
-def vl_tensor_specs(*, vocab_size: int) -> list[tuple[str, tuple[int, ...]]]:
+def vl_tensor_specs(*, vocab_size: int, text: dict = TEXT,
+                    vision: dict = VISION) -> list[tuple[str, tuple[int, ...]]]:
     """(name, shape) in checkpoint order, as Qwen3VLForConditionalGeneration saves them (tied: no lm_head)."""
     base = _base_factory()
-    t, v = TEXT, VISION
+    t, v = text, vision
     text = base.tensor_specs(t, tied=True, layout="causal", vocab_size=vocab_size)
     specs = [(n.replace("model.", "model.language_model.", 1), s) for n, s in text]
     h, ffn, p = v["hidden_size"], v["intermediate_size"], v["patch_size"]
@@ -197,10 +205,31 @@ def build_vl_test_models(out_dir: Path) -> dict[str, Path]:
     return built
 
 
+def build_vl_real_dims(name: str, out_dir: Path, *, vocab_gguf: Path | None = None) -> Path:
+    """A random-weight checkpoint with a real Qwen3-VL model's dimensions and the real Qwen tokenizer,
+    written tensor by tensor (memory stays bounded)."""
+    base = _base_factory()
+    text, vision = REAL_DIMS[name]
+    folder = base._fresh(Path(out_dir) / f"qwen3-vl-{name}")
+    tok = base.real_qwen_tokenizer(Path(vocab_gguf) if vocab_gguf else base.locate_vocab_gguf())
+    write_vl_configs(folder, vocab_size=base.REAL_VOCAB_SIZE, tok=tok, text=text, vision=vision)
+    base.save_tokenizer(tok, folder, embedder=False)
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    base._write_json(folder / "tokenizer_config.json", {**config, "chat_template": VL_CHAT_TEMPLATE})
+    specs = vl_tensor_specs(vocab_size=base.REAL_VOCAB_SIZE, text=text, vision=vision)
+    base.write_streamed_weights(folder, specs, seed=300)
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir", type=Path)
+    ap.add_argument("--real-dims", choices=sorted(REAL_DIMS), help="one random-weight checkpoint with real dims")
+    ap.add_argument("--vocab-gguf", type=Path, help="llama.cpp's ggml-vocab-qwen2.gguf (default: fetch and cache)")
     args = ap.parse_args(argv)
+    if args.real_dims:
+        print(build_vl_real_dims(args.real_dims, args.out_dir, vocab_gguf=args.vocab_gguf))
+        return 0
     t0 = time.monotonic()
     for name, folder in build_vl_test_models(args.out_dir).items():
         print(f"{name}: {folder}")

@@ -231,6 +231,21 @@ def test_import_refuses_loops_and_links_to_folders(attack_corpus, model_copy, mo
     assert models.installed_models(models_dir) == []
 
 
+@pytest.mark.timeout(30)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="this system has no FIFOs")
+def test_import_of_a_fifo_is_refused_without_opening_it(tmp_path, models_dir):
+    fifo = tmp_path / "model.gguf"
+    os.mkfifo(fifo)
+    with pytest.raises(models.ImportRefusedError, match=f"{fifo}: not a regular file"):
+        models.import_model(fifo, models_dir=models_dir)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    os.mkfifo(folder / "tokenizer.json")
+    with pytest.raises(models.ImportRefusedError, match=f"{folder / 'tokenizer.json'}: not a regular file"):
+        models.import_model(folder, models_dir=models_dir)
+
+
 def test_the_attack_corpus_model_folders_are_refused(attack_corpus, tmp_path, models_dir, secret):
     made = attack_corpus.write_linked_model_folder(tmp_path / "attacks", target=secret)
     for name, folder in made.items():

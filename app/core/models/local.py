@@ -43,26 +43,29 @@ def inspect_local(path: Path, *, kind: str | None = None) -> LocalModel:
     """Kind, format and quantization of a local model, or ImportRefusedError saying what is wrong."""
     path = Path(path).expanduser().absolute()
     if kind is not None and kind not in KINDS:
-        raise ImportRefusedError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise ImportRefusedError(_("unknown kind {kind!r}; choose one of {kinds}").format(kind=kind, kinds=", ".join(KINDS)))
     if not path.exists():
-        raise ImportRefusedError(f"{path}: no such file or folder")
+        raise ImportRefusedError(_("{path}: no such file or folder").format(path=path))
     if path.is_file():
         return _inspect_gguf(path, kind)
+    if not path.is_dir():  # a FIFO or a device: never opened
+        raise ImportRefusedError(_("{path}: not a regular file (a FIFO, socket or device); import a .gguf file or "
+                                   "a model folder").format(path=path))
     model_folder_files(path)  # refuses links out of the folder before any file in it is read
     config_file = path / "config.json"
     if not config_file.is_file():
-        raise ImportRefusedError(f"{path}: not a model folder (no config.json); import a .gguf file, an MLX folder "
-                                 "or a Hugging Face checkpoint folder")
+        raise ImportRefusedError(_("{path}: not a model folder (no config.json); import a .gguf file, an MLX folder "
+                                   "or a Hugging Face checkpoint folder").format(path=path))
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ImportRefusedError(f"{config_file}: unreadable ({exc})") from exc
+        raise ImportRefusedError(_("{file}: unreadable ({reason})").format(file=config_file, reason=exc)) from exc
     if "ippon_kind" in config or "quantization" in config:
         return _inspect_mlx(path, config, kind)
     try:
         ckpt = converters.open_checkpoint(path, kind=kind)
     except converters.ConversionError as exc:
-        raise ImportRefusedError(f"cannot import: {exc}") from exc
+        raise ImportRefusedError(_("cannot import: {reason}").format(reason=exc)) from exc
     dim = ckpt.dims.hidden_size if ckpt.kind.value == "embedder" else None
     return LocalModel(path, "hf", ckpt.kind.value, "original", "qwen3", dim)
 
@@ -124,14 +127,16 @@ def _inspect_gguf(path: Path, kind: str | None) -> LocalModel:
     try:
         meta = read_gguf_layout(path).metadata
     except EngineError as exc:
-        raise ImportRefusedError(f"cannot import: {exc}") from exc
+        raise ImportRefusedError(_("cannot import: {reason}").format(reason=exc)) from exc
     arch = str(meta.get("general.architecture", "?"))
     if arch != "qwen3":
-        raise ImportRefusedError(f"{path}: architecture {arch!r}; Ippon runs Qwen3 models (architecture qwen3)")
+        raise ImportRefusedError(_("{path}: architecture {arch!r}; Ippon runs Qwen3 models (architecture qwen3)")
+                                 .format(path=path, arch=arch))
     found = _POOLING_KIND.get(int(meta.get(f"{arch}.pooling_type") or 0), "llm")
     if kind is not None and kind != found:
-        raise ImportRefusedError(f"{path}: this GGUF holds a model of kind {found} (by its pooling type), not {kind}; "
-                                 "convert the Hugging Face checkpoint with `ippon convert --to gguf` to get one")
+        raise ImportRefusedError(_("{path}: this GGUF holds a model of kind {found} (by its pooling type), not "
+                                   "{kind}; convert the Hugging Face checkpoint with `ippon convert --to gguf` to get "
+                                   "one").format(path=path, found=found, kind=kind))
     file_type = meta.get("general.file_type")
     quant = GGUF_FILE_TYPES.get(file_type, f"type{file_type}") if isinstance(file_type, int) else "unknown"
     dim = meta.get(f"{arch}.embedding_length") if found == "embedder" else None
@@ -141,9 +146,11 @@ def _inspect_gguf(path: Path, kind: str | None) -> LocalModel:
 def _inspect_mlx(path: Path, config: dict, kind: str | None) -> LocalModel:
     arch = config.get("model_type")
     if arch != "qwen3":
-        raise ImportRefusedError(f"{path}: model_type {arch!r}; Ippon runs Qwen3 models (qwen3)")
+        raise ImportRefusedError(_("{path}: model_type {arch!r}; Ippon runs Qwen3 models (qwen3)").format(path=path,
+                                                                                                      arch=arch))
     if not list(path.glob("*.safetensors")) or not (path / "tokenizer.json").is_file():
-        raise ImportRefusedError(f"{path}: an MLX folder needs *.safetensors weights and tokenizer.json")
+        raise ImportRefusedError(_("{path}: an MLX folder needs *.safetensors weights and tokenizer.json")
+                                 .format(path=path))
     declared = config.get("ippon_kind")
     if declared in KINDS:
         found = declared
@@ -152,7 +159,8 @@ def _inspect_mlx(path: Path, config: dict, kind: str | None) -> LocalModel:
     else:
         found = "reranker" if "rerank" in path.name.lower() else "llm"
     if declared in KINDS and kind is not None and kind != declared:
-        raise ImportRefusedError(f"{path}: its config says it is a {declared}, not a {kind}")
+        raise ImportRefusedError(_("{path}: its config says it is a {declared}, not a {kind}").format(
+            path=path, declared=declared, kind=kind))
     found = kind or found
     bits = (config.get("quantization") or {}).get("bits")
     quant = f"{bits}bit" if bits else ("f32" if config.get("torch_dtype") == "float32" else "bf16")
@@ -170,8 +178,9 @@ def import_model(path: Path, *, models_dir: Path, name: str | None = None, kind:
     size = local.path.stat().st_size if local.path.is_file() else sum(src.stat().st_size for _rel, src in files)
     free = machine.free_disk_bytes(models_dir)
     if size > free:
-        raise NotEnoughDiskError(f"importing {local.path.name} needs {size_text(size)} of free disk and "
-                                 f"{size_text(free)} is free under {models_dir}")
+        raise NotEnoughDiskError(_("importing {name} needs {size} of free disk and {free} is free under {folder}")
+                                 .format(name=local.path.name, size=size_text(size), free=size_text(free),
+                                         folder=models_dir))
     staged = partial_dir(models_dir, f"import-{folder_name}")
     shutil.rmtree(staged, ignore_errors=True)
     staged.parent.mkdir(parents=True, exist_ok=True)

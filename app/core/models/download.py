@@ -156,7 +156,7 @@ class Downloader:
                     self._write_body(file, part, response, start=start, meter=meter)
                 return
             except OfflineModeIsEnabled as exc:
-                raise offline_error("cannot download models: HF_HUB_OFFLINE is set") from exc
+                raise offline_error(_("cannot download models: HF_HUB_OFFLINE is set")) from exc
             except GatedRepoError as exc:
                 raise gated_error(self.remote.repo) from exc
             except HfHubHTTPError as exc:
@@ -181,9 +181,10 @@ class Downloader:
                                              "bytes per second for {seconds:g} s, {n} times); try again later, "
                                              "or {hint}").format(file=file.path, endpoint=hub_endpoint(),
                                                                  rate=MIN_RATE, seconds=STALL_WINDOW, n=failures,
-                                                                 hint=IMPORT_HINT)) from None
-                    raise offline_error(f"the download of {file.path} from {hub_endpoint()} stopped "
-                                        f"({type(exc).__name__}); run the same pull again to resume it") from exc
+                                                                 hint=_(IMPORT_HINT))) from None
+                    raise offline_error(_("the download of {file} from {endpoint} stopped ({error}); run the same "
+                                          "pull again to resume it").format(file=file.path, endpoint=hub_endpoint(),
+                                                                            error=type(exc).__name__)) from exc
                 _pause(RETRY_WAIT, self.cancel)
 
     def _write_body(self, file: RemoteFile, part: Path, response, *, start: int,  # noqa: ANN001 - httpx2

@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from ...locale import _
+from ...locale import N_, _
 from .errors import ModelsError, OfflineError, UnknownModelError
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -27,8 +27,8 @@ MAX_NAME_BYTES = 200
 MAX_PATH_CHARS = 1000
 _HEX = re.compile(r"[0-9a-f]+")
 
-IMPORT_HINT = ("download the model on a machine with internet access and install it here with "
-               "`ippon models import PATH` (a GGUF file, an MLX folder or a Hugging Face checkpoint folder)")
+IMPORT_HINT = N_("download the model on a machine with internet access and install it here with "
+                 "`ippon models import PATH` (a GGUF file, an MLX folder or a Hugging Face checkpoint folder)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ def is_offline() -> bool:
 
 
 def offline_error(reason: str) -> OfflineError:
-    return OfflineError(f"{reason}. If this machine is offline, {IMPORT_HINT}")
+    return OfflineError(_("{reason}. If this machine is offline, {hint}").format(reason=reason, hint=_(IMPORT_HINT)))
 
 
 def require_hub_client() -> None:
@@ -92,7 +92,7 @@ def redirect_loop_error(what: str) -> ModelsError:
 def repo_files(repo: str, *, revision: str = "main") -> RemoteRepo:
     """The commit that `revision` points at and its files, with sizes and hashes."""
     if is_offline():
-        raise offline_error("cannot download models: HF_HUB_OFFLINE is set")
+        raise offline_error(_("cannot download models: HF_HUB_OFFLINE is set"))
     require_hub_client()
     import httpx2
     from huggingface_hub import HfApi
@@ -103,11 +103,12 @@ def repo_files(repo: str, *, revision: str = "main") -> RemoteRepo:
     try:
         info = HfApi(endpoint=endpoint).model_info(repo, revision=revision, files_metadata=True, timeout=30)
     except OfflineModeIsEnabled as exc:
-        raise offline_error("cannot download models: HF_HUB_OFFLINE is set") from exc
+        raise offline_error(_("cannot download models: HF_HUB_OFFLINE is set")) from exc
     except httpx2.TooManyRedirects as exc:
         raise redirect_loop_error(_("the file list of {repo}").format(repo=repo)) from exc
     except httpx2.TransportError as exc:
-        raise offline_error(f"cannot reach the Hugging Face Hub at {endpoint} ({type(exc).__name__})") from exc
+        raise offline_error(_("cannot reach the Hugging Face Hub at {endpoint} ({error})").format(
+            endpoint=endpoint, error=type(exc).__name__)) from exc
     except GatedRepoError as exc:
         raise gated_error(repo) from exc
     except RevisionNotFoundError as exc:

@@ -28,6 +28,11 @@ _MAX_DIMS = 4  # GGML_MAX_DIMS
 # The fewest bytes a key-value pair (key length, one-byte key, type, one-byte value) and a
 # tensor entry (name length, dims count, one dim, type, offset) can take.
 _MIN_KV_BYTES, _MIN_TENSOR_BYTES = 14, 32
+# Far above any real model (a Qwen3 GGUF holds about 40 keys and 400 tensors; the largest MoE
+# files tens of thousands of tensors), so that a file of millions of tiny entries is refused
+# instead of filling memory.
+MAX_KEYS, MAX_TENSORS = 1 << 16, 1 << 20
+_MAX_KEPT_STRING = 1 << 16  # longer metadata strings are checked, not kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +79,18 @@ def read_gguf_layout(path: Path) -> GgufLayout:
             if version < 2:
                 raise WrongModelError(f"{path}: GGUF version {version} is too old; convert the model again")
             n_tensors, n_kv = _unpack(fh, "Q"), _unpack(fh, "Q")
-            if n_kv > (size - fh.tell()) // _MIN_KV_BYTES:
-                raise ValueError(f"it claims {n_kv} metadata keys, more than its {size} bytes can hold")
+            if n_kv > min(MAX_KEYS, (size - fh.tell()) // _MIN_KV_BYTES):
+                raise ValueError(f"it claims {n_kv} metadata keys, more than its {size} bytes can hold or any "
+                                 "model has")
             meta: dict[str, object] = {}
             for _ in range(n_kv):
                 key = _string(fh)
                 value = _value(fh, _unpack(fh, "I"), end=size)
-                if not key.startswith("tokenizer."):
+                if not key.startswith("tokenizer.") and not (isinstance(value, str) and len(value) > _MAX_KEPT_STRING):
                     meta[key] = value
-            if n_tensors > (size - fh.tell()) // _MIN_TENSOR_BYTES:
-                raise ValueError(f"it claims {n_tensors} tensors, more than its {size} bytes can hold")
+            if n_tensors > min(MAX_TENSORS, (size - fh.tell()) // _MIN_TENSOR_BYTES):
+                raise ValueError(f"it claims {n_tensors} tensors, more than its {size} bytes can hold or any "
+                                 "model has")
             tensors = [_tensor_entry(fh) for _ in range(n_tensors)]
             alignment = meta.get("general.alignment", 32)
             if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):

@@ -295,3 +295,31 @@ def test_import_refuses_a_weight_map_naming_files_outside(attack_corpus, tmp_pat
     with pytest.raises(models.ImportRefusedError, match="weight_map gives tensor 'model.embed_tokens.weight' the "
                                                         "file '../../outside.safetensors'"):
         models.import_model(folder, models_dir=models_dir)
+
+
+def test_a_gguf_with_more_keys_or_tensors_than_any_model_is_refused(attack_corpus, tmp_path, models_dir,
+                                                                    monkeypatch):
+    from engines.llamacpp_backend import gguf_header
+
+    path = attack_corpus.write_truncated_gguf(tmp_path / "many.gguf")  # 3 keys and 1 tensor
+    monkeypatch.setattr(gguf_header, "MAX_KEYS", 2)
+    with pytest.raises(models.ImportRefusedError, match="claims 3 metadata keys, more than .* any model has"):
+        models.import_model(path, models_dir=models_dir)
+    monkeypatch.setattr(gguf_header, "MAX_KEYS", 100)
+    monkeypatch.setattr(gguf_header, "MAX_TENSORS", 0)
+    with pytest.raises(models.ImportRefusedError, match="claims 1 tensors, more than .* any model has"):
+        models.import_model(path, models_dir=models_dir)
+
+
+def test_cli_convert_reports_the_evidence_for_the_kind(capsys, model_copy, tmp_path):
+    from app.cli import main
+
+    model = model_copy("reranker")
+    model = model.rename(model.parent / "5d41402abc4b2a76")  # an HF cache snapshot's name says nothing
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "_name_or_path": "Qwen/Qwen3-Reranker-0.6B"}))
+    code = main(["convert", str(model), "--to", "gguf", "--out", str(tmp_path / "r.gguf"), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and (data["kind"], data["kind_evidence"]) == ("reranker", "config.json _name_or_path")
+    code = main(["convert", str(model), "--to", "gguf", "--out", str(tmp_path / "s.gguf")])
+    assert code == 0 and "The kind (reranker) was told by: config.json _name_or_path" in capsys.readouterr().out

@@ -60,6 +60,7 @@ class ConversationView(QTextBrowser):
         super().__init__(parent)
         self.setOpenLinks(False)
         self.turns: list[ShownTurn] = []
+        self._answer_start: int | None = None
         self.anchorClicked.connect(self._on_anchor)
 
     def set_turns(self, turns: list[Turn]) -> None:
@@ -81,9 +82,25 @@ class ConversationView(QTextBrowser):
         return self.turns[-1] if self.turns else None
 
     def set_answer(self, text: str) -> None:
-        if self.current is not None:
-            self.current.answer = text
+        """The streaming answer so far: only the last turn's answer is redrawn, not the whole thread."""
+        current = self.current
+        if current is None:
+            return
+        current.answer = text
+        if current.interrupted or self._answer_start is None:
             self.render()
+            return
+        scroll = self.verticalScrollBar()
+        at_end = scroll.value() >= scroll.maximum() - 4
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._answer_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.setBlockFormat(QTextBlockFormat())
+        cursor.setCharFormat(QTextCharFormat())
+        cursor.insertMarkdown(link_citations(text, len(self.turns) - 1), _MARKDOWN_FEATURES)
+        if at_end:
+            scroll.setValue(scroll.maximum())
 
     def set_notes(self, notes: list[str]) -> None:
         if self.current is not None:
@@ -111,6 +128,7 @@ class ConversationView(QTextBrowser):
         scroll = self.verticalScrollBar()
         at_end = scroll.value() >= scroll.maximum() - 4
         self.document().clear()
+        self._answer_start = None
         cursor = QTextCursor(self.document())
         question = QTextBlockFormat()
         question.setBackground(QColor(QUESTION_BACKGROUND))
@@ -134,6 +152,7 @@ class ConversationView(QTextBrowser):
                 cursor.insertBlock(QTextBlockFormat(), note)
                 cursor.insertText(text, note)
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            self._answer_start = cursor.position()  # where the last turn's answer begins (it streams)
             if turn.answer:
                 cursor.insertMarkdown(link_citations(turn.answer, index), _MARKDOWN_FEATURES)
             if turn.interrupted:

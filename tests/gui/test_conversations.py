@@ -196,3 +196,37 @@ def test_quick_ask_citations_are_links_that_show_the_source(window, qtbot):
     qtbot.waitUntil(lambda: window.ask_panel.citations.currentRow() == 1, timeout=5_000)
     assert quick.sources.currentRow() == 1
     assert marked_text(window.ask_panel.preview.document())
+
+
+def test_streaming_redraws_only_the_last_answer_and_matches_a_full_redraw(qtbot):
+    from app.gui.citations import ConversationView, ShownTurn
+
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.turns = [ShownTurn("東京タワーの高さは？", "**333メートル**です[1]。", ["メモ"])]
+    view.render()
+    view.begin_turn("それはいつ完成しましたか？")
+    answer = "東京タワーは1958年に完成しました[1]。\n\n- 当時は世界一[2]"
+    for end in range(1, len(answer) + 1, 4):
+        view.set_answer(answer[:end])
+    view.set_answer(answer)
+    streamed = view.toHtml()
+    view.render()
+    assert view.toHtml() == streamed
+    hrefs = [f.charFormat().anchorHref() for b in _blocks(view.document()) for f in _fragments(b)
+             if f.charFormat().isAnchor()]
+    assert hrefs == ["cite:0/1", "cite:1/1", "cite:1/2"]
+
+
+def _blocks(document):
+    block = document.begin()
+    while block.isValid():
+        yield block
+        block = block.next()
+
+
+def _fragments(block):
+    it = block.begin()
+    while not it.atEnd():
+        yield it.fragment()
+        it += 1

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IpponError
+from ..locale import _
 from .answer import AskDone
 from .retrieval import Result, Retrieval
 
@@ -58,7 +59,7 @@ def load_questions(path: Path) -> list[Question]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionSetError(f"{path}: cannot read the question set ({exc})") from exc
+        raise QuestionSetError(_("{path}: cannot read the question set ({reason})").format(path=path, reason=exc)) from exc
     questions = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -70,13 +71,14 @@ def load_questions(path: Path) -> list[Question]:
             question = Question(str(item.get("id", number)), str(item["question"]), positives,
                                 tuple(item.get("answers", ())))
         except (ValueError, KeyError, TypeError) as exc:
-            raise QuestionSetError(f"{path}:{number}: not a question line ({exc}); expected "
-                                   '{"id", "question", "positive": [...], "answers": [...]}') from exc
+            raise QuestionSetError(_("{path}:{line}: not a question line ({reason}); expected {shape}").format(
+                path=path, line=number, reason=exc, shape='{"id", "question", "positive": [...], "answers": [...]}'
+            )) from exc
         if not question.positives:
-            raise QuestionSetError(f"{path}:{number}: the question has no positive source")
+            raise QuestionSetError(_("{path}:{line}: the question has no positive source").format(path=path, line=number))
         questions.append(question)
     if not questions:
-        raise QuestionSetError(f"{path}: no questions")
+        raise QuestionSetError(_("{path}: no questions").format(path=path))
     return questions
 
 
@@ -203,13 +205,15 @@ def load_eval_config(path: Path) -> dict[str, Any]:
     try:
         values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise IpponError(f"{path}: cannot read the evaluation config ({exc})") from exc
+        raise IpponError(_("{path}: cannot read the evaluation config ({reason})").format(path=path, reason=exc)) from exc
     for key, value in values.items():
         if key not in _CONFIG_KEYS:
-            raise IpponError(f"{path}: unknown setting {key!r}; known: {', '.join(_CONFIG_KEYS)}")
+            raise IpponError(_("{path}: unknown setting {key!r}; known: {known}").format(
+                path=path, key=key, known=", ".join(_CONFIG_KEYS)))
         if not isinstance(value, _CONFIG_KEYS[key]) or (key == "mode" and value not in ("lexical", "vector",
                                                                                         "hybrid")):
-            raise IpponError(f"{path}: {key} has the wrong type or value: {value!r}")
+            raise IpponError(_("{path}: {key} has the wrong type or value: {value!r}").format(path=path, key=key,
+                                                                                          value=value))
     return values
 
 

@@ -149,8 +149,9 @@ class Catalog:
         entry = by_lower.get(name.lower())
         if entry is None:
             close = difflib.get_close_matches(name, list(self.entries), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; see `ippon models list`"
-            raise UnknownModelError(f"no model named {name!r} in the catalog{hint}")
+            raise UnknownModelError(
+                _("no model named {name!r} in the catalog; did you mean {close}?").format(name=name, close=", ".join(close))
+                if close else _("no model named {name!r} in the catalog; see `ippon models list`").format(name=name))
         return entry
 
     def of_kind(self, kind: str, *, candidates_only: bool = False) -> list[CatalogEntry]:
@@ -163,9 +164,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CatalogError(f"{file}: the model catalog is missing (reinstall Ippon)") from None
+        raise CatalogError(_("{file}: the model catalog is missing (reinstall Ippon)").format(file=file)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CatalogError(f"{file}: cannot read the model catalog: {exc}") from exc
+        raise CatalogError(_("{file}: cannot read the model catalog: {reason}").format(file=file, reason=exc)) from exc
     estimates = _estimates(file, data.get("estimates", {}))
     entries: dict[str, CatalogEntry] = {}
     for raw in data.get("models", []):

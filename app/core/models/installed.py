@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ...locale import _
 from .errors import AlreadyInstalledError, UnknownModelError
 
 MANIFEST = "ippon-model.json"
@@ -95,9 +96,9 @@ def find_installed(models_dir: Path, name: str) -> InstalledModel:
     if len(by_model) == 1:
         return by_model[0]
     if by_model:
-        raise UnknownModelError(f"{name!r} is installed {len(by_model)} times: name one of "
-                                f"{', '.join(m.name for m in by_model)}")
-    raise UnknownModelError(f"no installed model named {name!r}; see `ippon models list`")
+        raise UnknownModelError(_("{name!r} is installed {n} times: name one of {names}").format(
+            name=name, n=len(by_model), names=", ".join(m.name for m in by_model)))
+    raise UnknownModelError(_("no installed model named {name!r}; see `ippon models list`").format(name=name))
 
 
 def file_entries(folder: Path) -> list[dict[str, Any]]:
@@ -117,8 +118,8 @@ def install(staged: Path, models_dir: Path, name: str, manifest: dict[str, Any])
     """Write the manifest into a finished folder and move it into place in one rename."""
     target = Path(models_dir) / name
     if target.exists():
-        raise AlreadyInstalledError(f"{target}: a model named {name!r} is already installed "
-                                    f"(`ippon models remove {name}` first)")
+        raise AlreadyInstalledError(_("{target}: a model named {name!r} is already installed (`ippon models remove "
+                                      "{name}` first)").format(target=target, name=name))
     manifest = {"name": name, **manifest, "installed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (staged / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.rename(staged, target)  # staged is inside models_dir: same disk, atomic

@@ -78,10 +78,12 @@ def pull(entry: CatalogEntry, *, models_dir: Path, fmt: str | None = None, quant
     """Install `entry` in `fmt` (default: mlx on Apple Silicon, else gguf) at `quant`."""
     fmt = (fmt or default_format()).lower()
     if fmt not in entry.formats():
-        raise ModelsError(f"{entry.name} is available as {', '.join(entry.formats())}, not {fmt}")
+        raise ModelsError(_("{name} is available as {formats}, not {format}").format(
+            name=entry.name, formats=", ".join(entry.formats()), format=fmt))
     quant = (quant or default_quant(entry, fmt)).lower()
     if quant not in entry.quants(fmt):
-        raise ModelsError(f"{entry.name} in {fmt} comes as {', '.join(entry.quants(fmt))}, not {quant}")
+        raise ModelsError(_("{name} in {format} comes as {quants}, not {quant}").format(
+            name=entry.name, format=fmt, quants=", ".join(entry.quants(fmt)), quant=quant))
     name = install_name(entry, fmt, quant)
     models_dir = Path(models_dir)
     sweep_removed(models_dir)
@@ -97,19 +99,22 @@ def pull(entry: CatalogEntry, *, models_dir: Path, fmt: str | None = None, quant
         files = _build_files(remote, fmt, quant)
         if not files:
             if not entry.convertible:
-                raise ModelsError(f"{build} holds no {fmt} {quant} file, and Ippon cannot convert {entry.name}")
-            warnings.append(f"{build} holds no {quant} file: converting {entry.repo} instead")
+                raise ModelsError(_("{build} holds no {format} {quant} file, and Ippon cannot convert {name}").format(
+                    build=build, format=fmt, quant=quant, name=entry.name))
+            warnings.append(_("{build} holds no {quant} file: converting {repo} instead").format(
+                build=build, quant=quant, repo=entry.repo))
             build = None
     converting = build is None and fmt != "hf"
     if converting and not entry.convertible:
-        raise ModelsError(f"{entry.name} has no {fmt} {quant} build, and Ippon's converters do not handle its "
-                          f"architecture ({entry.architecture}); pull it with --format hf")
+        raise ModelsError(_("{name} has no {format} {quant} build, and Ippon's converters do not handle its "
+                            "architecture ({arch}); pull it with --format hf").format(
+            name=entry.name, format=fmt, quant=quant, arch=entry.architecture))
     if build is None:
         remote = repo_files(entry.repo, revision=entry.revision)
         files = _checkpoint_files(remote)
     assert remote is not None
     if not files:
-        raise ModelsError(f"{remote.repo} has no model files to download")
+        raise ModelsError(_("{repo} has no model files to download").format(repo=remote.repo))
 
     staging = partial_dir(models_dir, name)
     # One folder per source repo, so a pull that switches between a build and a conversion never mixes files.
@@ -127,8 +132,8 @@ def pull(entry: CatalogEntry, *, models_dir: Path, fmt: str | None = None, quant
     if converting:
         verify = verification_available()
         if not verify:
-            warnings.append("torch and transformers are not installed, so the conversion was not checked against "
-                            "the reference (pip install 'ippon[verify]' to check it)")
+            warnings.append(_("torch and transformers are not installed, so the conversion was not checked against "
+                              "the reference (pip install 'ippon[verify]' to check it)"))
         final = _convert(entry, source_dir, staging / "build", fmt=fmt, quant=quant, verify=verify,
                          progress=progress, cancel=cancel)
         source.update(converted_from=entry.repo, verified=verify)
@@ -180,10 +185,12 @@ def _check_disk(entry: CatalogEntry, models_dir: Path, downloader: Downloader, c
         needed += entry.needs(convert_quant).disk
     free = machine.free_disk_bytes(models_dir)
     if needed > free:
-        what = f"{entry.name} ({fmt}{', converted' if convert_quant else ''})"
-        raise NotEnoughDiskError(f"not enough free disk for {what}: it needs {size_text(needed)} and "
-                                 f"{size_text(free)} is free under {models_dir}; free some space or pick a "
-                                 "smaller model or quantization (`ippon models recommend`)")
+        what = (_("{name} ({format}, converted)") if convert_quant else _("{name} ({format})")).format(
+            name=entry.name, format=fmt)
+        raise NotEnoughDiskError(_("not enough free disk for {what}: it needs {size} and {free} is free under "
+                                   "{folder}; free some space or pick a smaller model or quantization (`ippon models "
+                                   "recommend`)").format(what=what, size=size_text(needed), free=size_text(free),
+                                                         folder=models_dir))
 
 
 def _keep_only(folder: Path, wanted: set[str]) -> None:
@@ -218,8 +225,9 @@ def _check_gguf_build(entry: CatalogEntry, path: Path, repo: str) -> None:
         return
     kind = _POOLING_KIND.get(int(meta.get(f"{arch}.pooling_type") or 0), "llm")
     if arch != "qwen3" or kind != entry.kind:
-        raise ModelsError(f"{repo}/{path.name} is {arch} {kind}, not the Qwen3 {entry.kind} Ippon needs; pull with "
-                          "--convert to build it from the original checkpoint")
+        raise ModelsError(_("{repo}/{file} is {arch} {kind}, not the Qwen3 {wanted} Ippon needs; pull with "
+                            "--convert to build it from the original checkpoint").format(
+            repo=repo, file=path.name, arch=arch, kind=kind, wanted=entry.kind))
 
 
 __all__ = ["PullResult", "default_format", "default_quant", "install_name", "pull"]

@@ -79,7 +79,8 @@ def run_search(args: argparse.Namespace, service: IpponService) -> int:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     if not rows:
-        print("No results.", file=sys.stderr)
+        print(_("Nothing in the library matches. Try other words or the terms the documents use, or check with "
+                "`ippon sources` that the file is indexed."), file=sys.stderr)
         return 0
     # On a terminal the matched words are bold; in a pipe the snippet stays plain text.
     before, after = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("", "")

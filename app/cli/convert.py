@@ -52,15 +52,16 @@ def run(args: argparse.Namespace, service: IpponService) -> int:
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
         return 0
-    print(f"Wrote {result.output} ({result.kind.value}, {result.format} {result.quant}, "
-          f"{result.output_bytes / 2**20:.1f} MiB) in {result.seconds:.1f} s")
+    print(_("Wrote {path} ({kind}, {format} {quant}, {mib:.1f} MiB) in {s:.1f} s").format(
+        path=result.output, kind=result.kind.value, format=result.format, quant=result.quant,
+        mib=result.output_bytes / 2**20, s=result.seconds))
     if result.projector:
         print(_("With its image projector: {path}").format(path=result.projector))
     if result.kind_evidence != "given":
         print(_("The kind ({kind}) was told by: {evidence} (pass --kind to choose it)").format(
             kind=result.kind.value, evidence=result.kind_evidence))
     if result.verification:
-        print("Verified against transformers (fp32):")
+        print(_("Verified against transformers (fp32):"))
         for check in result.verification.checks:
             print(f"  {check.describe()}")
     return 0

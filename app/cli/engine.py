@@ -89,9 +89,10 @@ def run_chat(args: argparse.Namespace, service: IpponService) -> int:
                          ensure_ascii=False))
     else:
         s = done.stats
-        print(f"\n[{s.prompt_tokens} prompt tokens, {s.generated_tokens} generated ({s.thinking_tokens} thinking), "
-              f"first token {s.time_to_first_token_s:.2f} s, {s.tokens_per_s:.1f} tokens/s, {s.finish_reason}]",
-              file=sys.stderr)
+        print("\n" + _("[{prompt} prompt tokens, {generated} generated ({thinking} thinking), first token {first:.2f} s, "
+                       "{speed:.1f} tokens/s, {reason}]").format(
+            prompt=s.prompt_tokens, generated=s.generated_tokens, thinking=s.thinking_tokens,
+            first=s.time_to_first_token_s, speed=s.tokens_per_s, reason=s.finish_reason), file=sys.stderr)
     return 0
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..locale import _
+from ..locale import _, ngettext
 from ..core.evaluation import format_table_rows
 from ..core.service import IpponService
 from .options import positive
@@ -74,12 +74,14 @@ def run_eval(args: argparse.Namespace, service: IpponService) -> int:
     console.print(table)
     for r in reports:
         if r.misses:
-            console.print(f"\n[bold]{markup_safe(r.name)}[/bold]: {len(r.misses)} question(s) with no positive in "
-                          "the top 10")
+            console.print("\n" + ngettext("[bold]{name}[/bold]: {n} question with no positive in the top 10",
+                                          "[bold]{name}[/bold]: {n} questions with no positive in the top 10",
+                                          len(r.misses)).format(name=markup_safe(r.name), n=len(r.misses)))
             for miss in r.misses:
-                console.print(f"  {visible(miss['id'])}: {visible(miss['question'])}\n    expected "
-                              f"{visible(', '.join(miss['expected']))}; first: {visible(miss['first'] or 'nothing')}",
-                              markup=False)
+                console.print(_("  {id}: {question}\n    expected {expected}; first: {first}").format(
+                    id=visible(miss["id"]), question=visible(miss["question"]),
+                    expected=visible(", ".join(miss["expected"])), first=visible(miss["first"] or _("nothing"))),
+                    markup=False)
     if not any(r.misses for r in reports):
-        print("No misses.", file=sys.stderr)
+        print(_("No misses."), file=sys.stderr)
     return 0

@@ -37,15 +37,16 @@ class Sizes:
     unbroken_chars: int  # Japanese without punctuation or line breaks
     base64_bytes: int  # one line of base64
     amp_bytes: int  # an HTML file made of "&amp;"
+    unclosed_tags_bytes: int  # an HTML file made of "</" with no ">" after them
     paragraphs: int  # paragraphs of the huge Word document
 
 
 # The sizes, or larger where the took less than a minute before the fixes.
 FULL = Sizes(bomb_bytes=5 * 2**30, unbroken_chars=1_500_000, base64_bytes=4 * 2**20, amp_bytes=25 * 2**20,
-             paragraphs=3_000_000)
+             unclosed_tags_bytes=2 * 2**20, paragraphs=3_000_000)
 # Each still took a minute or more before the fixes, and takes seconds after.
 SMALL = Sizes(bomb_bytes=5 * 2**30, unbroken_chars=500_000, base64_bytes=2 * 2**20, amp_bytes=12 * 2**20,
-              paragraphs=300_000)
+              unclosed_tags_bytes=600_000, paragraphs=300_000)
 
 
 # --- zip bombs ---------------------------------------------------------------------------------
@@ -193,9 +194,11 @@ def _long_lines(folder: Path, sizes: Sizes) -> list[str]:
     raw = bytes(range(256)) * (sizes.base64_bytes * 3 // 4 // 256 + 1)
     (folder / "one-line-base64.txt").write_bytes(base64.b64encode(raw)[:sizes.base64_bytes])
     (folder / "amp.html").write_bytes(b"<html><body><p>" + b"&amp;" * (sizes.amp_bytes // 5) + b"</p></body></html>")
+    (folder / "unclosed-tags.html").write_bytes(b"<html><body><p>" + b"</" * (sizes.unclosed_tags_bytes // 2))
     return [f"unbroken-japanese.txt: {len(text):,} characters without punctuation or line breaks",
             f"one-line-base64.txt: {sizes.base64_bytes:,} bytes of base64 on one line",
-            f"amp.html: {sizes.amp_bytes / 2**20:g} MB of &amp;"]
+            f"amp.html: {sizes.amp_bytes / 2**20:g} MB of &amp;",
+            f"unclosed-tags.html: {sizes.unclosed_tags_bytes:,} bytes of </ never closed (html.parser rescans for >)"]
 
 
 def _many_paragraphs(folder: Path, sizes: Sizes) -> list[str]:

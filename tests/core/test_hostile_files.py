@@ -210,6 +210,13 @@ def test_a_bomb_in_a_folder_is_one_failed_source(tmp_path):
 
 # --- item 7: long unbroken lines, &amp; and millions of paragraphs --------------------------------
 
+@pytest.fixture(scope="module")
+def long_lines(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("long-lines")
+    attack_corpus.write_corpus(folder, small=True, only=["long-lines"])
+    return folder
+
+
 def _check_chunks(text: str, chunks, max_tokens: int = 400) -> None:
     assert chunks and all(c.tokens <= max_tokens for c in chunks)
     assert all(text[c.start:c.end] == c.text for c in chunks)
@@ -217,11 +224,11 @@ def _check_chunks(text: str, chunks, max_tokens: int = 400) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("name", ["unbroken-japanese.txt", "one-line-base64.txt", "amp.html"])
-def test_long_unbroken_text_chunks_in_linear_time(tmp_path, name):
-    # At these sizes the old chunker took one to three minutes each; the timeout catches a return.
-    attack_corpus.write_corpus(tmp_path, small=True, only=["long-lines"])
-    doc = parse_file(tmp_path / name)
+@pytest.mark.parametrize("name", ["unbroken-japanese.txt", "one-line-base64.txt", "amp.html", "unclosed-tags.html"])
+def test_long_unbroken_text_chunks_in_linear_time(long_lines, name):
+    # At these sizes the old chunker (or html.parser, for the unclosed tags) took one to three minutes
+    # each; the timeout catches a return.
+    doc = parse_file(long_lines / name)
     chunks = chunk_sections(doc.sections)
     _check_chunks(doc.text, chunks)
     assert len(doc.text) >= 400_000
@@ -475,3 +482,11 @@ def test_a_cited_pdf_replaced_by_a_fifo_fails_at_once_when_its_page_is_shown(tmp
     os.mkfifo(pdf)  # since it was indexed
     with pytest.raises(PdfPageError, match="doc.pdf: not a regular file \\(a FIFO\\)"):
         render_page(pdf, 1)
+
+
+def test_the_html_text_is_unchanged_by_making_the_tail_inert():
+    from app.core.sources import html
+
+    for tail in ("a < b and <c d", "<b>bold</b", "<!-- c", "</", "<", "<a href='x", "<!DOCTYPE", "&lt;<&amp;<"):
+        doc = html.parse(Path("x.html"), f"<p>x</p>{tail}".encode())
+        assert doc.text == "x\n\n" + tail.replace("&lt;", "<").replace("&amp;", "&").replace("<b>", "")

@@ -34,7 +34,7 @@ def parse(path: Path, data: bytes) -> ParsedDocument:
     m = _META_CHARSET.search(data[:4096])
     decoded = decode_file_text(path, data, declared=m.group(1).decode("ascii") if m else None)
     extractor = _TextExtractor()
-    extractor.feed(decoded.text)
+    extractor.feed(_inert_tail(decoded.text))
     extractor.close()
     return ParsedDocument(path, "html", extractor.sections, title=extractor.title,
                           encoding=decoded.encoding, warnings=list(decoded.warnings))
@@ -147,6 +147,16 @@ class _TextExtractor(HTMLParser):
             heading = " > ".join(t for _, t in self._headings) or None
             self.sections.append(Section("\n\n".join(self._blocks), heading=heading))
         self._blocks = []
+
+
+def _inert_tail(text: str) -> str:
+    """Every "<" after the last ">" written as "&lt;": none of them can open a tag, and html.parser
+    looks for a ">" through the rest of the document at each one (minutes for 1 MB of "</").
+    The text is the same, since the parser ends up giving such a tail as text anyway."""
+    last = text.rfind(">")
+    if text.find("<", last + 1) < 0:
+        return text
+    return text[:last + 1] + text[last + 1:].replace("<", "&lt;")
 
 
 def _collapse(raw: str) -> str:

@@ -123,7 +123,7 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
             elif isinstance(event, AskTurn):
                 turn = event
                 for note in event.notes if not args.json else ():
-                    print(f"({note})", file=sys.stderr)
+                    print(f"({visible(note)})", file=sys.stderr)  # a rewrite is the model's text
             elif isinstance(event, AskSources):
                 if not args.json and event.sources:
                     # The search results at once, before the model has read them.

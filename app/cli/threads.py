@@ -12,11 +12,13 @@ from ..core.answer import source_label
 from ..core.service import IpponService
 from ..core.threads import Thread, ThreadError, export_markdown
 from ..locale import _
+from .terminal import visible
 
 
 def add_thread_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--thread", metavar="ID", help=_("ask a follow-up in this conversation (see `ippon threads list`)"))
+    group.add_argument("--thread", metavar="ID",
+                       help=_("ask a follow-up in this conversation (see `ippon threads list`)"))
     group.add_argument("-c", "--continue", dest="continue_last", action="store_true",
                        help=_("ask a follow-up in the latest conversation"))
 
@@ -74,7 +76,7 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
     if not threads:
         print(_("No conversations."), file=sys.stderr)
     for t in threads:
-        print(f"{t.id}  {_when(t.updated)}  {t.turn_count:3}  {t.title}")
+        print(f"{t.id}  {_when(t.updated)}  {t.turn_count:3}  {visible(t.title)}")
     return 0
 
 
@@ -83,16 +85,19 @@ def run_show(args: argparse.Namespace, service: IpponService) -> int:
     if args.json:
         print(json.dumps(thread.as_dict(with_turns=True), ensure_ascii=False))
         return 0
-    print(f"# {thread.title}  ({thread.id})")
+    # Titles, questions, answers and paths come from users, documents and the model: shown, never obeyed.
+    print(f"# {visible(thread.title)}  ({thread.id})")
     for turn in thread.turns:
-        print(f"\n## {turn.position}. {turn.question}")
+        print(f"\n## {turn.position}. {visible(turn.question)}")
         for note in turn.notes:
-            print(f"({note})")
+            print(f"({visible(note)})")
         print()
-        print(turn.answer if turn.status == "done" else
-              (turn.answer + "\n" if turn.answer else "") + _("(the answer was interrupted)"))
+        answer = visible(turn.answer, keep_newlines=True)
+        if turn.status != "done":
+            answer = (answer + "\n" if answer else "") + _("(the answer was interrupted)")
+        print(answer)
         for c in turn.sources:
-            print(f"[{c.n}] {source_label(c.path, c.page, c.slide)}  {c.path}")
+            print(f"[{c.n}] {visible(source_label(c.path, c.page, c.slide))}  {visible(c.path)}")
     return 0
 
 
@@ -106,12 +111,12 @@ def _done(args: argparse.Namespace, thread: Thread, message: str) -> int:
 
 def run_rename(args: argparse.Namespace, service: IpponService) -> int:
     thread = service.threads.rename(args.id, args.title)
-    return _done(args, thread, _("Renamed {id} to “{title}”.").format(id=thread.id, title=thread.title))
+    return _done(args, thread, _("Renamed {id} to “{title}”.").format(id=thread.id, title=visible(thread.title)))
 
 
 def run_delete(args: argparse.Namespace, service: IpponService) -> int:
     thread = service.threads.delete(args.id)
-    return _done(args, thread, _("Deleted {id} (“{title}”).").format(id=thread.id, title=thread.title))
+    return _done(args, thread, _("Deleted {id} (“{title}”).").format(id=thread.id, title=visible(thread.title)))
 
 
 def run_export(args: argparse.Namespace, service: IpponService) -> int:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QRect, Qt, QUrl, Signal
-from PySide6.QtGui import (QColor, QDesktopServices, QFont, QImage, QPainter, QPixmap, QTextBlockFormat, QTextCharFormat,
-                           QTextCursor, QTextDocument)
+from PySide6.QtGui import (QColor, QDesktopServices, QFont, QImage, QPainter, QPixmap, QTextBlockFormat,
+                           QTextCharFormat, QTextCursor, QTextDocument)
 from PySide6.QtWidgets import QLabel, QScrollArea, QTextBrowser, QWidget
 
 from ..core.answer import AskDone, Citation

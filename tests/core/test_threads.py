@@ -236,3 +236,17 @@ def test_stopping_an_answer_keeps_what_was_written_as_a_cancelled_turn(tmp_path)
     events.close()  # what the window's Stop does to the stream
     (stored,) = service.threads.get(turn.thread_id).turns
     assert stored.status == "cancelled" and stored.answer == "東京タ" and stored.sources
+
+
+def test_threads_show_prints_control_characters_as_escapes(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    monkeypatch.setenv("IPPON_HOME", str(home))
+    store = ThreadStore(home)
+    thread = store.create("題名\x1b]0;owned\x07")
+    _turn(store, thread.id, "質問\x1b[2J", "回答\x1b[31m赤\n二行目")
+    store.close()
+    assert main(["threads", "show", thread.id]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[2J" in out and "回答\\x1b[31m赤\n二行目" in out
+    assert main(["threads", "list"]) == 0
+    assert "\x1b" not in capsys.readouterr().out

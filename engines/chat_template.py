@@ -13,6 +13,8 @@ Templates cannot include, import or extend other templates (there are none to re
 from __future__ import annotations
 
 import functools
+import inspect
+import itertools
 import operator
 import re
 import sys
@@ -85,11 +87,80 @@ def _huge_format_spec(text: str) -> bool:
     return any(_FORMAT_WIDTH.search(spec) or spec.count("{") > 1 for spec in specs) or "{:{" in text
 
 
+def _replaced_size(text: str, old: Any, new: Any, count: Any = -1) -> int:
+    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
+        return 0
+    hits = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        hits = min(hits, count)
+    return len(text) + hits * len(new)
+
+
+def _joined_size(separator: Any, items: Any) -> int:
+    if not isinstance(separator, str) or not isinstance(items, (list, tuple)):
+        return 0
+    return len(separator) * max(len(items) - 1, 0) + sum(len(i) for i in items if isinstance(i, str))
+
+
+def _grown_size(name: str, params: dict[str, Any]) -> int:
+    """What a string function that can multiply its input (a replace, a join, an indent) would
+    make, computed before it runs; 0 for anything else."""
+    if name == "replace":
+        return _replaced_size(params.get("s"), params.get("old"), params.get("new"), params.get("count") or -1)
+    if name == "join":
+        return _joined_size(params.get("d", ""), params.get("value"))
+    if name in ("indent", "wordwrap"):
+        text = params.get("s")
+        pad = params.get("width" if name == "indent" else "wrapstring")
+        pad_size = pad if isinstance(pad, int) else len(pad) if isinstance(pad, str) else 0
+        return len(text) * (1 + pad_size) if isinstance(text, str) else 0
+    return 0
+
+
+def _str_method_size(method: Any, args: tuple, kwargs: dict[str, Any]) -> int:
+    """The same for str methods called from a template (`s.replace(...)`, `sep.join(...)`)."""
+    text = getattr(method, "__self__", None)
+    if not isinstance(text, str):
+        return 0
+    name = getattr(method, "__name__", "")
+    if name == "replace":
+        return _replaced_size(text, *args[:3])
+    if name == "join":
+        return _joined_size(text, args[0] if args else None)
+    if name == "expandtabs":
+        size = args[0] if args else kwargs.get("tabsize", 8)
+        return len(text) + text.count("\t") * size if isinstance(size, int) else 0
+    return 0
+
+
+def _held(items: Any) -> Any:
+    """An iterable as a list of at most MAX_VALUE_CHARS items (strings and mappings stay as they are)."""
+    if isinstance(items, (str, list, tuple, dict)) or not hasattr(items, "__iter__"):
+        return items
+    held = list(itertools.islice(items, MAX_VALUE_CHARS + 1))
+    if len(held) > MAX_VALUE_CHARS:
+        raise _Limit(f"an iterable of over {MAX_VALUE_CHARS:,} items")
+    return held
+
+
 def _bounded_filter(name: str, func: Any) -> Any:
+    signature = inspect.signature(func)
+
     @functools.wraps(func)  # keeps jinja2's pass_context / pass_environment marks
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if name == "format" and args and isinstance(args[0], str) and _FORMAT_WIDTH.search(args[0].replace("%%", "")):
             raise _Limit("a %-format with a huge or variable width")
+        if name in ("replace", "join", "indent", "wordwrap"):
+            try:
+                bound_args = signature.bind(*args, **kwargs)
+            except TypeError:
+                bound_args = None
+            if bound_args is not None:
+                if name == "join":  # a generator is counted, so it must be held
+                    bound_args.arguments["value"] = _held(bound_args.arguments.get("value"))
+                    args, kwargs = bound_args.args, bound_args.kwargs
+                if _grown_size(name, bound_args.arguments) > MAX_VALUE_CHARS:
+                    raise _Limit(f"the filter {name} would make over {MAX_VALUE_CHARS:,} characters")
         _check_values(f"the filter {name}", args)
         _check_values(f"the filter {name}", list(kwargs.values()))
         result = func(*args, **kwargs)
@@ -134,6 +205,11 @@ def compile_chat_template(source: str):  # noqa: ANN201 - a jinja2 Template
         def call(__self, __context, __obj, *args, **kwargs):  # noqa: ANN001, ANN201, N805 - jinja2's
             _check_values("a call", args)
             _check_values("a call", list(kwargs.values()))
+            if getattr(__obj, "__name__", "") == "join" and isinstance(getattr(__obj, "__self__", None), str) \
+                    and args:
+                args = (_held(args[0]), *args[1:])
+            if _str_method_size(__obj, args, kwargs) > MAX_VALUE_CHARS:
+                raise _Limit(f"a call that would make over {MAX_VALUE_CHARS:,} characters")
             return super().call(__context, __obj, *args, **kwargs)
 
         def wrap_str_format(self, value):  # noqa: ANN001, ANN201 - jinja2's signature

@@ -246,6 +246,9 @@ HOSTILE_TEMPLATES = {
     "include": "{% include 'secret.txt' %}",
     "syntax-error": "{% for %}",
     "deep-nesting": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+    "replace-amplifier": "{{ ('a' * 1000).replace('', 'b' * 8000000) }}",
+    "join-amplifier": "{{ range(100000) | map('string') | join('x' * 8000000) }}",
+    "indent-amplifier": "{{ ('\n' * 100000) | indent(8000000) }}",
 }
 
 

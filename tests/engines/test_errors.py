@@ -152,7 +152,10 @@ def test_hostile_chat_templates_are_stopped_within_bounds(attack_corpus, monkeyp
                 "huge-range": "a call with a value", "doubling": "a namespace assignment with a value",
                 "macro-recursion": "recursed without end", "macro-doubling": "a call with a value",
                 "include": "TemplateNotFound: secret.txt", "syntax-error": "is not valid: Expected an expression",
-                "deep-nesting": "nested too deeply to read"}
+                "deep-nesting": "nested too deeply to read",
+                "replace-amplifier": "a call that would make over 8,000,000 characters",
+                "join-amplifier": "the filter join would make over 8,000,000 characters",
+                "indent-amplifier": "the filter indent would make over 8,000,000 characters"}
     assert set(expected) == set(attack_corpus.HOSTILE_TEMPLATES)
     for name, source in attack_corpus.HOSTILE_TEMPLATES.items():
         tracemalloc.start()

@@ -15,6 +15,7 @@ from .gguf_convert import GGUF_TYPES, gguf_output_bytes
 from .output import atomic_output, check_destination
 from .qwen3vl import mmproj_path_for, open_qwen3vl_checkpoint, vision_output_bytes, write_qwen3vl_gguf
 from .qwen3vl_mlx import MLX_VL_DTYPES, write_qwen3vl_mlx
+from .qwen3vl_verify import verify_qwen3vl
 
 
 def convert_qwen3vl(src: str | Path, *, to: str, out: Path, quant: str | None, group_size: int,
@@ -24,11 +25,8 @@ def convert_qwen3vl(src: str | Path, *, to: str, out: Path, quant: str | None, g
     from .api import ConversionResult
 
     started = time.perf_counter()
-    if verify:
-        raise ConversionError(f"{src}: --verify is not available for Qwen3-VL conversions yet; check the result "
-                              "with `ippon engine rerank` instead")
     if to == "mlx":
-        return _convert_mlx(src, out=out, quant=quant, group_size=group_size, kind=kind, force=force,
+        return _convert_mlx(src, out=out, quant=quant, group_size=group_size, kind=kind, force=force, verify=verify,
                             progress=progress, cancel=cancel, started=started)
     qname = (quant or "f16").lower()
     if qname not in GGUF_TYPES:
@@ -41,16 +39,20 @@ def convert_qwen3vl(src: str | Path, *, to: str, out: Path, quant: str | None, g
     vision_bytes = vision_output_bytes(ckpt, "f32" if qname == "f32" else "f16")
     # The projector is renamed into place first and the text model last: a failure in between
     # leaves a projector without its model (harmless), never a model without its projector.
+    report = None
     with atomic_output(out, force=force, needed_bytes=text_bytes + vision_bytes, is_dir=False) as text_tmp, \
             atomic_output(projector, force=force, needed_bytes=vision_bytes, is_dir=False) as proj_tmp:
         write_qwen3vl_gguf(ckpt, text_tmp, proj_tmp, quant=qname, progress=progress, cancel=cancel)
+        if verify:
+            report = verify_qwen3vl(ckpt, text_tmp, fmt="gguf", quant=qname, projector=proj_tmp, progress=progress)
+            report.raise_if_failed(out)
     size = out.stat().st_size + projector.stat().st_size
-    return ConversionResult(out, "gguf", qname, ckpt.kind, size, time.perf_counter() - started, None,
+    return ConversionResult(out, "gguf", qname, ckpt.kind, size, time.perf_counter() - started, report,
                             "given" if kind is not None else "folder name", projector)
 
 
 def _convert_mlx(src: str | Path, *, out: Path, quant: str | None, group_size: int, kind: ModelKind | str | None,
-                 force: bool, progress: ProgressCallback | None, cancel: threading.Event | None, started: float):
+                 force: bool, verify: bool, progress: ProgressCallback | None, cancel: threading.Event | None, started: float):
     from .api import ConversionResult
 
     qname = (quant or "bf16").lower()
@@ -65,6 +67,10 @@ def _convert_mlx(src: str | Path, *, out: Path, quant: str | None, group_size: i
         config = json.loads(config_path.read_text(encoding="utf-8"))
         config["ippon_kind"] = ckpt.kind.value  # read by Ippon's engines; mlx-vlm ignores it
         config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        report = None
+        if verify:
+            report = verify_qwen3vl(ckpt, tmp, fmt="mlx", quant=qname, progress=progress)
+            report.raise_if_failed(out)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return ConversionResult(out, "mlx", qname, ckpt.kind, size, time.perf_counter() - started, None,
+    return ConversionResult(out, "mlx", qname, ckpt.kind, size, time.perf_counter() - started, report,
                             "given" if kind is not None else "folder name")

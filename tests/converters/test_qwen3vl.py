@@ -82,8 +82,8 @@ def test_cli_convert_reports_the_projector(vl_test_models, tmp_path, capsys):
 
 def test_refusals_are_clear_and_write_nothing(vl_test_models, vl_copy, tmp_path):
     src = vl_test_models["vl-reranker"]
-    with pytest.raises(ConversionError, match="--verify is not available"):
-        convert(src, to="gguf", out=tmp_path / "v.gguf", verify=True)
+    with pytest.raises(ConversionError, match="unknown GGUF type"):
+        convert(src, to="gguf", quant="q3_k", out=tmp_path / "v.gguf")
     out = tmp_path / "x.gguf"
     out.with_name("mmproj-x.gguf").write_bytes(b"keep")
     with pytest.raises(DestinationExistsError, match="mmproj-x.gguf"):
@@ -128,3 +128,25 @@ def test_a_transformers_5_config_converts_to_mlx(vl_copy, tmp_path):
     assert written["ippon_kind"] == "reranker" and written["quantization"]["bits"] == 8
     assert not (result.output / "README.md").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlx", "src"]  # no source view or partial left
+
+
+@pytest.mark.parametrize("fmt, quant", [("gguf", "f16"), ("gguf", "q8_0"), ("mlx", "bf16"), ("mlx", "8bit")])
+def test_verify_compares_text_and_vision_with_transformers(vl_test_models, tmp_path, fmt, quant):
+    out = tmp_path / ("v.gguf" if fmt == "gguf" else "v")
+    result = convert(vl_test_models["vl-reranker"], to=fmt, quant=quant, out=out, verify=True)
+    checks = {c.name: c for c in result.verification.checks}
+    assert result.verification.passed
+    assert {"max_abs_logit_diff", "max_abs_p_yes_diff", "min_image_token_cosine"} <= set(checks)
+    assert checks["min_image_token_cosine"].threshold in (0.999, 0.99)
+    assert checks["max_abs_p_yes_diff"].threshold == (0.01 if quant in ("f16", "bf16") else 0.05)
+
+
+def test_a_failed_verification_writes_nothing(vl_test_models, tmp_path, monkeypatch):
+    from converters import VerificationError
+    from converters import qwen3vl_verify
+
+    real = qwen3vl_verify._GgufVL.image_features
+    monkeypatch.setattr(qwen3vl_verify._GgufVL, "image_features", lambda self, image: -real(self, image))
+    with pytest.raises(VerificationError, match="min_image_token_cosine"):
+        convert(vl_test_models["vl-reranker"], to="gguf", out=tmp_path / "bad.gguf", verify=True)
+    assert list(tmp_path.iterdir()) == []

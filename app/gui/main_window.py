@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.quick_ask.open_requested.connect(self.open_source)
         self.quick_ask.link_requested.connect(lambda link: self._follow_link(link))
         self.quick_ask.citation_clicked.connect(self._show_quick_citation)
+        self.quick_ask.controller.turn.connect(lambda _turn: self.thread_session.refresh())  # its threads listed too
         self.models_status.clicked.connect(self.show_models)
         self._build_menus()
         self.setWindowIcon(app_icon())

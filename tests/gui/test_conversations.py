@@ -196,6 +196,10 @@ def test_quick_ask_citations_are_links_that_show_the_source(window, qtbot):
     qtbot.waitUntil(lambda: window.ask_panel.citations.currentRow() == 1, timeout=5_000)
     assert quick.sources.currentRow() == 1
     assert marked_text(window.ask_panel.preview.document())
+    assert window.threads_panel.ids() == [quick.controller.thread_id]  # quick ask's conversation is listed
+    quick.hide()
+    quick.show_and_focus()
+    assert quick.controller.thread_id is None  # opening quick ask again starts a new conversation
 
 
 def test_streaming_redraws_only_the_last_answer_and_matches_a_full_redraw(qtbot):

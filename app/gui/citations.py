@@ -17,7 +17,7 @@ from PySide6.QtGui import (QColor, QDesktopServices, QFont, QImage, QPainter, QP
 from PySide6.QtWidgets import QLabel, QScrollArea, QTextBrowser, QWidget
 
 from ..core.answer import AskDone, Citation
-from ..core.pdf_pages import PdfPageError, render_page, text_pieces
+from ..core.pdf_pages import MIN_PIECE_CHARS, PdfPageError, render_page, text_pieces
 from ..core.threads import Turn
 
 CITE_SCHEME = "cite"
@@ -185,21 +185,35 @@ def usage_label(citation: Citation, cited: set[int]) -> str:
 
 # --- the cited place in the preview --------------------------------------------------------------------
 
+_MARKDOWN_LEAD = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|>\s*|\d+[.)]\s+)")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])")
+
+
+def _find(document: QTextDocument, piece: str) -> QTextCursor | None:
+    cursor = document.find(piece)
+    return None if cursor.isNull() else cursor
+
+
 def mark_cited_text(document: QTextDocument, text: str) -> QTextCursor | None:
-    """Mark the cited text's lines where they stand in the preview; the first one found, to scroll to."""
+    """Mark the cited text where it stands in the preview; the first place found, to scroll to.
+
+    Line by line; a line the preview does not hold as written (a rendered Markdown heading or list
+    item has lost its markers) is tried without them, then sentence by sentence."""
     mark = QTextCharFormat()
     mark.setBackground(QColor(CITED_COLOR))
     mark.setForeground(QColor("#000000"))
     first: QTextCursor | None = None
-    for piece in text_pieces(text) or [text.strip()]:
-        if not piece:
-            continue
-        cursor = document.find(piece)
-        if cursor.isNull():
-            continue
-        cursor.mergeCharFormat(mark)
-        if first is None or cursor.selectionStart() < first.selectionStart():
-            first = QTextCursor(cursor)
+    for line in text_pieces(text) or [text.strip()]:
+        plain = _MARKDOWN_LEAD.sub("", line)
+        candidates = [line] if plain == line else [line, plain]
+        found = [c for c in (_find(document, piece) for piece in candidates) if c is not None][:1]
+        if not found:
+            sentences = [p.strip() for p in _SENTENCE_END.split(plain) if len(p.strip()) >= MIN_PIECE_CHARS]
+            found = [c for c in (_find(document, piece) for piece in sentences) if c is not None]
+        for cursor in found:
+            cursor.mergeCharFormat(mark)
+            if first is None or cursor.selectionStart() < first.selectionStart():
+                first = QTextCursor(cursor)
     return first
 
 

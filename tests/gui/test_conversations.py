@@ -234,3 +234,16 @@ def _fragments(block):
     while not it.atEnd():
         yield it.fragment()
         it += 1
+
+
+def test_the_cited_text_is_marked_in_a_rendered_markdown_preview_too(qtbot):
+    from PySide6.QtGui import QTextDocument
+
+    from app.gui.citations import mark_cited_text
+
+    document = QTextDocument()
+    document.setMarkdown("# 富士山\n\n- 富士山の標高は3776メートルです。静岡県と山梨県にまたがります。\n\n別の段落です。")
+    cursor = mark_cited_text(document, "# 富士山\n\n- 富士山の標高は3776メートルです。静岡県と山梨県にまたがります。")
+    assert cursor is not None
+    # The heading and the list item, without their Markdown markers; the other paragraph stays unmarked.
+    assert marked_text(document) == "富士山" + "富士山の標高は3776メートルです。静岡県と山梨県にまたがります。"

@@ -39,14 +39,15 @@ class Sizes:
     amp_bytes: int  # an HTML file made of "&amp;"
     unclosed_tags_bytes: int  # an HTML file made of "</" with no ">" after them
     paragraphs: int  # paragraphs of the huge Word document
+    table_cells: int  # cells in the one row of a Word table
 
 
 # The sizes, or larger where the took less than a minute before the fixes.
 FULL = Sizes(bomb_bytes=5 * 2**30, unbroken_chars=1_500_000, base64_bytes=4 * 2**20, amp_bytes=25 * 2**20,
-             unclosed_tags_bytes=2 * 2**20, paragraphs=3_000_000)
+             unclosed_tags_bytes=2 * 2**20, paragraphs=3_000_000, table_cells=200_000)
 # Each still took a minute or more before the fixes, and takes seconds after.
 SMALL = Sizes(bomb_bytes=5 * 2**30, unbroken_chars=500_000, base64_bytes=2 * 2**20, amp_bytes=12 * 2**20,
-              unclosed_tags_bytes=600_000, paragraphs=300_000)
+              unclosed_tags_bytes=600_000, paragraphs=300_000, table_cells=60_000)
 
 
 # --- zip bombs ---------------------------------------------------------------------------------
@@ -149,6 +150,13 @@ def write_many_paragraphs_docx(out: Path, paragraphs: int) -> Path:
     return out
 
 
+def write_wide_table_docx(out: Path, cells: int) -> Path:
+    head = _DOCX_HEAD + b"<w:tbl><w:tblGrid>" + b"<w:gridCol/>" * cells + b"</w:tblGrid><w:tr>"
+    cell = b"<w:tc><w:p><w:r><w:t>a</w:t></w:r></w:p></w:tc>"
+    _office_with_part(_docx_template(), "word/document.xml", head, cell, cells, b"</w:tr></w:tbl>" + _DOCX_TAIL, out)
+    return out
+
+
 # --- the attacks -------------------------------------------------------------------------------
 
 def _fifo(folder: Path, sizes: Sizes) -> list[str]:
@@ -204,6 +212,11 @@ def _long_lines(folder: Path, sizes: Sizes) -> list[str]:
 def _many_paragraphs(folder: Path, sizes: Sizes) -> list[str]:
     path = write_many_paragraphs_docx(folder / "paragraphs.docx", sizes.paragraphs)
     return [f"paragraphs.docx: {sizes.paragraphs:,} paragraphs in a {path.stat().st_size / 2**10:.0f} KB file"]
+
+
+def _wide_table(folder: Path, sizes: Sizes) -> list[str]:
+    path = write_wide_table_docx(folder / "wide-table.docx", sizes.table_cells)
+    return [f"wide-table.docx: a table row of {sizes.table_cells:,} cells in a {path.stat().st_size / 2**10:.0f} KB file"]
 
 
 def _external_links(folder: Path, sizes: Sizes) -> list[str]:
@@ -371,6 +384,7 @@ ATTACKS: dict[str, Callable[[Path, Sizes], list[str]]] = {
     "names": _names,
     "long-lines": _long_lines,
     "many-paragraphs": _many_paragraphs,
+    "wide-table": _wide_table,
     "external-links": _external_links,
     "models": _models,
 }

@@ -283,6 +283,15 @@ def test_a_docx_of_millions_of_tiny_paragraphs_is_refused_quickly(tmp_path):
 
 
 @pytest.mark.timeout(60)
+def test_a_table_row_of_many_cells_is_read_in_linear_time(tmp_path):
+    # 60,000 cells in one row took about two and a half minutes while merged cells were looked up in a list.
+    attack_corpus.write_corpus(tmp_path, small=True, only=["wide-table"])
+    doc = parse_file(tmp_path / "wide-table.docx")
+    (section,) = doc.sections
+    assert section.kind == "table" and section.text == "\t".join(["a"] * 60_000)
+
+
+@pytest.mark.timeout(60)
 def test_past_the_paragraph_cap_the_rest_is_not_read_and_a_warning_says_so(tmp_path, monkeypatch):
     import docx
 

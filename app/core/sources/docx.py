@@ -122,11 +122,13 @@ def _outline_level(element) -> int | None:
 def _table_text(table) -> str:
     rows = []
     for row in table.rows:
-        cells, seen = [], []
+        cells, seen = [], {}
         for cell in row.cells:
-            if any(cell._tc is tc for tc in seen):  # a merged cell comes once per grid column it spans
+            # A merged cell comes once per grid column it spans. Keyed by id, holding the element so
+            # the id stays its own (a list searched per cell was quadratic in a row of 10,000 cells).
+            if id(cell._tc) in seen:
                 continue
-            seen.append(cell._tc)
+            seen[id(cell._tc)] = cell._tc
             cells.append(" ".join(unify_newlines(cell.text).split("\n")).strip())
         if any(cells):
             rows.append("\t".join(cells))

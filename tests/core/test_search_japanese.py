@@ -155,7 +155,8 @@ def _write_old_library(data_dir: Path, texts: dict[str, str]) -> None:
     chunks.create_index("search_text", config=FTS(base_tokenizer="icu", stem=False, remove_stop_words=True,
                                                   custom_stop_words=list(STOP_WORDS)))
     sources = [store_module._row(u.source) for u in updates]  # noqa: SLF001
-    db.create_table("sources", pa.Table.from_pylist(sources, schema=store_module._schema(SourceRecord, pa)))  # noqa: SLF001
+    source_schema = store_module._schema(SourceRecord, pa)  # noqa: SLF001
+    db.create_table("sources", pa.Table.from_pylist(sources, schema=source_schema))
 
 
 OLD_TEXTS = {f"/old/doc{i}.txt": f"第{i}章。耐熱性能の試験と在宅勤務の規程。サーバの設定。" for i in range(7)}

@@ -19,7 +19,8 @@ def test_preview_marks_the_matched_spelling_variant_and_scrolls_to_it(qtbot, tmp
     qtbot.waitExposed(panel)
     text = "前置き。\n" * 80 + "サーバの再起動はお問合せ窓口へ連絡してください。\n" + "後書き。\n" * 80
     panel._question = "サーバーの再起動の問い合わせ先は？"  # noqa: SLF001 - what a submitted question sets
-    panel._set_citations([Citation(1, str(tmp_path / "manual.txt"), None, None, None, 0, len(text), text, 1.0)])  # noqa: SLF001
+    citation = Citation(1, str(tmp_path / "manual.txt"), None, None, None, 0, len(text), text, 1.0)
+    panel._set_citations([citation])  # noqa: SLF001 - what the controller's sources signal does
     panel.citations.setCurrentRow(0)
     html = panel.preview.toHtml()
     for word in ("サーバ", "再起動", "問合せ"):  # each marked as a span of its own (the cited mark may recolour it)

@@ -4,6 +4,7 @@ citations clicked in any turn, and the answer's actions (copy with sources, rege
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 from ..core.answer import AskDone
 from ..core.conversation import AskTurn
 from ..core.service import IpponService
+from ..core.threads import export_markdown
 from .citations import answer_with_sources, usage_label
 from .threads_panel import ThreadsPanel
 
@@ -56,6 +58,7 @@ class ThreadSession(QObject):
         panel.thread_selected.connect(self.open_thread)
         panel.rename_requested.connect(self.rename)
         panel.delete_requested.connect(self.delete)
+        panel.export_requested.connect(self.export)
         panel.search_changed.connect(lambda _text: self.refresh())
         self.view.citation_clicked.connect(self.show_citation)
         self.controller.turn.connect(self._on_turn)
@@ -119,6 +122,20 @@ class ThreadSession(QObject):
         if thread_id == self.thread_id:
             self.new_thread()
         self.refresh()
+
+    def export(self, thread_id: str) -> Path | None:
+        """Write the thread as Markdown where the user chooses; its source links relative to that folder."""
+        thread = self.service.threads.get(thread_id)
+        path = self.panel.ask_export_path(thread.title)
+        if path is None:
+            return None
+        try:
+            path.write_text(export_markdown(thread, base=path.resolve().parent), encoding="utf-8")
+        except OSError as exc:
+            self.panel.show_error(self.tr("{path}: cannot write the export: {reason}").format(
+                path=path, reason=exc.strerror or exc))
+            return None
+        return path
 
     # --- the turn being answered ----------------------------------------------------------------------
 

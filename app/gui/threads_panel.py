@@ -4,10 +4,11 @@ context menu, a new one with Ctrl+N / ⌘N."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QMenu, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from ..core.threads import Thread
 
@@ -19,6 +20,7 @@ class ThreadsPanel(QWidget):
     new_requested = Signal()
     rename_requested = Signal(str, str)  # id, new title
     delete_requested = Signal(str)
+    export_requested = Signal(str)
     search_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -81,10 +83,13 @@ class ThreadsPanel(QWidget):
             return
         menu = QMenu(self)
         rename = menu.addAction(self.tr("Rename…"))
+        export = menu.addAction(self.tr("Export as Markdown…"))
         delete = menu.addAction(self.tr("Delete"))
         chosen = menu.exec(self.list.viewport().mapToGlobal(point))
         if chosen is rename:
             self.rename(item.data(ID_ROLE))
+        elif chosen is export:
+            self.export_requested.emit(item.data(ID_ROLE))
         elif chosen is delete:
             self.delete(item.data(ID_ROLE))
 
@@ -103,6 +108,17 @@ class ThreadsPanel(QWidget):
     def ask_title(self, current: str) -> str | None:
         title, ok = QInputDialog.getText(self, self.tr("Rename conversation"), self.tr("Title:"), text=current)
         return title if ok else None
+
+    def ask_export_path(self, title: str) -> Path | None:
+        name = "".join(ch for ch in title if ch.isalnum() or ch in " -_")[:60].strip() or "conversation"
+        path, _filter = QFileDialog.getSaveFileName(self, self.tr("Export conversation"), f"{name}.md",
+                                                    self.tr("Markdown (*.md)"))
+        return Path(path) if path else None
+
+    def show_error(self, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Conversations"), message, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def confirm_delete(self) -> bool:
         answer = QMessageBox.question(self, self.tr("Delete conversation"),

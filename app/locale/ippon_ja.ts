@@ -565,5 +565,24 @@
         <source>Delete this conversation? Its questions and answers are removed; the library is not touched.</source>
         <translation>この会話を削除しますか？質問と回答は消えますが、ライブラリはそのままです。</translation>
     </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation>Markdown で書き出す…</translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation>会話を書き出す</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+</context>
+<context>
+    <name>ThreadSession</name>
+    <message>
+        <source>{path}: cannot write the export: {reason}</source>
+        <translation>{path}: 書き出せません: {reason}</translation>
+    </message>
 </context>
 </TS>

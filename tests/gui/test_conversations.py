@@ -247,3 +247,19 @@ def test_the_cited_text_is_marked_in_a_rendered_markdown_preview_too(qtbot):
     assert cursor is not None
     # The heading and the list item, without their Markdown markers; the other paragraph stays unmarked.
     assert marked_text(document) == "富士山" + "富士山の標高は3776メートルです。静岡県と山梨県にまたがります。"
+
+
+def test_a_thread_exports_as_markdown_from_the_sidebar(window, qtbot, tmp_path):
+    _ask(window, qtbot, "東京タワーの高さは？")
+    panel = window.threads_panel
+    out = tmp_path / "exports" / "tower.md"
+    out.parent.mkdir()
+    panel.ask_export_path = lambda title: out
+    assert window.thread_session.export(window.controller.thread_id) == out
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# 東京タワーの高さは？") and "](../docs/" in text  # links relative to the export
+    errors = []
+    panel.show_error = errors.append
+    panel.ask_export_path = lambda title: tmp_path / "missing-folder" / "x.md"
+    assert window.thread_session.export(window.controller.thread_id) is None
+    assert errors and "missing-folder" in errors[0]

@@ -26,6 +26,9 @@ class Config:
     embed_dim: int | None = None  # Matryoshka size of the stored vectors (default: the model's full size)
     llm: str | None = None  # the answering model: a GGUF file, an MLX folder or a remote model name
     reranker: str | None = None  # Qwen3-Reranker: a GGUF file, an MLX folder or a remote model name
+    # Qwen3-VL-Reranker (a GGUF file with its mmproj-<name> beside it, an MLX folder, or a remote
+    # model name): when set, it reranks instead of `reranker`, images and PDF pages by their pixels.
+    vision_reranker: str | None = None
     top_k: int = 8  # sources given to the LLM
     candidates: int = 50  # fused search results given to the reranker
     chunk_tokens: int = 400
@@ -67,6 +70,7 @@ _CHECKS = {
     "embed_dim": (int, lambda v: v >= 32, "a whole number >= 32"),
     "llm": (str, lambda v: bool(v), "a model file, folder or name"),
     "reranker": (str, lambda v: bool(v), "a model file, folder or name"),
+    "vision_reranker": (str, lambda v: bool(v), "a model file, folder or name"),
     "top_k": (int, lambda v: 1 <= v <= 100, "a whole number from 1 to 100"),
     "candidates": (int, lambda v: 1 <= v <= 1000, "a whole number from 1 to 1000"),
     "chunk_tokens": (int, lambda v: 64 <= v <= 8192, "a whole number from 64 to 8192"),

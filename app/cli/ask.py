@@ -74,7 +74,8 @@ def run_search(args: argparse.Namespace, service: IpponService) -> int:
     snippets = [make_snippet(args.query, r.hit.text) for r in found.results]
     rows = [{"path": r.hit.path, "page": r.hit.page, "slide": r.hit.slide, "heading": r.hit.heading,
              "score": round(r.score, 6), "text": r.hit.text, "char_start": r.hit.char_start,
-             "char_end": r.hit.char_end, "snippet": s.as_dict()} for r, s in zip(found.results, snippets, strict=True)]
+             "char_end": r.hit.char_end, "snippet": s.as_dict(), **_pixels_json(r)}
+            for r, s in zip(found.results, snippets, strict=True)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
@@ -91,6 +92,15 @@ def run_search(args: argparse.Namespace, service: IpponService) -> int:
     print(f"[{found.mode}{', reranked' if found.reranked else ''}; "
           + ", ".join(f"{k} {v:.0f} ms" for k, v in found.timings.items()) + "]", file=sys.stderr)
     return 0
+
+
+def _pixels_json(result) -> dict:  # noqa: ANN001 - a retrieval Result
+    """With a VL reranker: whether the result was judged by its pixels, the image it saw, or why not."""
+    if result.pixels is None:
+        return {}
+    return {"pixels": result.pixels.image is not None,
+            "pixel_image": str(result.pixels.image) if result.pixels.image else None,
+            "pixel_error": result.pixels.error}
 
 
 def print_sources(done: AskDone, *, shown=str) -> None:  # noqa: ANN001 - makes outside text printable

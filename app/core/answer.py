@@ -45,6 +45,7 @@ class Citation:
     text: str
     score: float
     chunk_id: str = ""  # the library chunk it came from (threads keep it with the offsets)
+    image: str | None = None  # the image or rendered PDF page a VL reranker judged it by (shown beside it)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,8 +105,9 @@ def pack_sources(question: str, results: Sequence[Result], *, count_tokens: Any,
     used = sum(count_tokens(m.content) for m in build_messages(question, [], history=history)) + _ANSWER_MARGIN
     for result in results:
         hit = result.hit
+        seen = result.pixels.image if result.pixels is not None else None
         candidate = Citation(len(chosen) + 1, hit.path, hit.page, hit.slide, hit.heading, hit.char_start,
-                             hit.char_end, hit.text, result.score, hit.chunk_id)
+                             hit.char_end, hit.text, result.score, hit.chunk_id, str(seen) if seen else None)
         cost = count_tokens(_block(candidate)) + 2  # the blank line between sources
         if used + cost <= budget:
             chosen.append(candidate)

@@ -19,6 +19,7 @@ from engines.qwen3 import estimate_tokens
 from ..locale import _
 from ..errors import IpponError
 from .passages import focus_passage
+from .pixels import PageRenderer, PixelNote, score_with_pixels
 from .store import Hit, LibraryStore, normalize_path
 
 Mode = Literal["lexical", "vector", "hybrid"]
@@ -68,6 +69,7 @@ class Result:
     lexical_rank: int | None
     vector_rank: int | None
     rerank_score: float | None = None
+    pixels: PixelNote | None = None  # set when a VL reranker judged it: the image it saw, or why none
 
 
 @dataclass(slots=True)
@@ -104,11 +106,16 @@ class NoEmbedderError(IpponError):
 
 class Retriever:
     def __init__(self, store: LibraryStore, *, embedder: Any = None, reranker: Any = None,
-                 vectors: VectorSearch | None = None) -> None:
-        """`vectors` replaces the library's own vector index (evaluation compares other embedders)."""
+                 vectors: VectorSearch | None = None, vision_reranker: Any = None,
+                 page_renderer: PageRenderer | None = None) -> None:
+        """`vectors` replaces the library's own vector index (evaluation compares other embedders).
+        `vision_reranker` (Qwen3-VL-Reranker), when given, reranks instead of `reranker`: images and
+        PDF pages (rendered by `page_renderer`) by their pixels, other hits by their text."""
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
+        self.vision_reranker = vision_reranker
+        self.page_renderer = page_renderer
         self.vectors = vectors or LibraryVectors(store)
 
     def search(self, query: str, settings: RetrievalSettings = RetrievalSettings()) -> Retrieval:
@@ -140,14 +147,20 @@ class Retriever:
         fused = fuse(lexical, vector, k=settings.rrf_k)[:settings.candidates]
         timings["fusion_ms"] = _ms(start)
         head: list[Result] = []
-        if settings.rerank and self.reranker is not None and fused:
+        if settings.rerank and (self.reranker is not None or self.vision_reranker is not None) and fused:
             limit = len(fused) if settings.rerank_limit is None else max(0, settings.rerank_limit)
             head, tail = fused[:limit], fused[limit:]
             if head:
                 start = time.perf_counter()
-                scores = self.reranker.score(query, [_rerank_text(query, r.hit, settings) for r in head])
-                head = sorted((replace(r, score=float(s), rerank_score=float(s))
-                               for r, s in zip(head, scores, strict=True)), key=lambda r: -r.score)
+                texts = [_rerank_text(query, r.hit, settings) for r in head]
+                notes: list[PixelNote | None] = [None] * len(head)
+                if self.vision_reranker is not None:
+                    scores, notes = score_with_pixels(self.vision_reranker, query, [r.hit for r in head], texts,
+                                                      self.page_renderer)
+                else:
+                    scores = self.reranker.score(query, texts)
+                head = sorted((replace(r, score=float(s), rerank_score=float(s), pixels=n)
+                               for r, s, n in zip(head, scores, notes, strict=True)), key=lambda r: -r.score)
                 timings["rerank_ms"] = _ms(start)
             fused = head + tail
         return Retrieval(fused[:settings.top_k], timings, mode, reranked=bool(head), rerank_count=len(head),

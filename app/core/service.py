@@ -25,6 +25,7 @@ from .conversation import ask_in_thread, search_in_thread
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
 from .library import Library
+from .pixels import PageRenderer
 from .retrieval import Retrieval, RetrievalSettings, Retriever
 from .store import Hit, SourceRecord
 from .speed import SpeedCache, cached_speed
@@ -41,12 +42,13 @@ class IpponService:
         self._library: Library | None = None
         self._embedder: Any = None
         self._reranker: Any = None
+        self._vision_reranker: Any = None
         self._llm: Any = None
         self._threads: ThreadStore | None = None
 
     def close(self) -> None:
         """Free the loaded models (each holds native memory and, for llama.cpp, threads)."""
-        for name in ("_llm", "_reranker", "_embedder"):
+        for name in ("_llm", "_reranker", "_vision_reranker", "_embedder"):
             model = getattr(self, name)
             if model is not None:
                 model.close()
@@ -114,6 +116,11 @@ class IpponService:
     def retriever(self, *, rerank: bool = True) -> Retriever:
         embedder = self._library_embedder() if self.config.embedder else None
         reranker = None
+        if rerank and self.config.vision_reranker:
+            if self._vision_reranker is None:
+                self._vision_reranker = self.load_engine("vision_reranker", self.config.vision_reranker)
+            return Retriever(self.library.store, embedder=embedder, vision_reranker=self._vision_reranker,
+                             page_renderer=PageRenderer(self.config.data_dir / "cache" / "pages"))
         if rerank and self.config.reranker:
             if self._reranker is None:
                 self._reranker = self.load_engine("reranker", self.config.reranker)
@@ -163,7 +170,8 @@ class IpponService:
 
         if self._llm is None:
             self._llm = self.load_engine("chat", self.config.llm)
-        reranker = self.retriever(rerank=retrieval.rerank).reranker
+        retriever = self.retriever(rerank=retrieval.rerank)
+        reranker = retriever.reranker
         speeds = SpeedCache(self.config.data_dir / "speeds.json")
         threads = self.config.threads or default_threads()
         llm_speed = cached_speed(speeds, "chat", self.config.llm, self._llm, threads=threads)
@@ -176,7 +184,8 @@ class IpponService:
             llm_tokens_per_s=llm_speed.tokens_per_s if llm_speed else None,
             rerank_tokens_per_s=rerank_speed.tokens_per_s if rerank_speed else None,
             explicit_top_k="top_k" in retrieval.explicit, explicit_candidates="candidates" in retrieval.explicit,
-            has_reranker=reranker is not None))
+            # A VL reranker's speed is not measured (it depends on the images): no budget then, as for a remote one.
+            has_reranker=reranker is not None or retriever.vision_reranker is not None))
 
     def search_turn(self, question: str, *, retrieval: RetrievalSettings, thread: str | None = None
                     ) -> Iterator[AskEvent]:

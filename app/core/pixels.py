@@ -1,0 +1,126 @@
+"""Reranking with pixels: images, and the PDF pages search hits come from, judged by Qwen3-VL-Reranker.
+
+Retrieval stays textual; when a VL reranker is configured, the top candidates go to it instead
+of the text reranker: a hit from an image file with its image, a hit from a PDF page with the
+page rendered (pypdfium2, the longest side PAGE_SIDE pixels, cached by file, version and page),
+every other hit as text. One model scores them all, so their scores compare. A page that cannot
+be rendered, or an image that cannot be read, is scored by its text instead, and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engines import Candidate, CandidateFailure
+
+from ..errors import IpponError
+from ..locale import _
+from .store import Hit
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+PAGE_SIDE = 1024  # pixels on a rendered page's longest side: A4 is then about 700 image tokens
+MAX_PAGE_POINTS = 20_000  # a page larger than this (in PDF points) is not rendered
+
+
+class PageRenderError(IpponError):
+    """A PDF page could not be rendered; the message names the file, the page and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class PixelNote:
+    """How one candidate was judged: with which pixels, or why not."""
+
+    image: Path | None  # the image file or rendered page the reranker saw; None: text only
+    error: str | None = None  # why the pixels could not be used (the candidate was then scored by its text)
+
+
+class PageRenderer:
+    """PDF pages as PNG files in a cache folder, rendered once per file version and page."""
+
+    def __init__(self, cache_dir: Path, *, side: int = PAGE_SIDE) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.side = side
+        self._lock = threading.Lock()  # pypdfium2 is not thread-safe
+
+    def page_image(self, pdf: Path, page: int) -> Path:
+        """The rendered PNG of 1-based `page` of `pdf` (from the cache when the file has not changed)."""
+        try:
+            stat = pdf.stat()
+        except OSError as exc:
+            raise PageRenderError(_("{path}: cannot read the PDF: {reason}").format(
+                path=pdf, reason=exc.strerror or exc)) from exc
+        key = hashlib.sha256(f"{pdf.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}\0{page}\0{self.side}".encode())
+        target = self.cache_dir / f"{key.hexdigest()[:32]}.png"
+        if target.is_file():
+            return target
+        with self._lock:
+            image = self._render(pdf, page)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        image.save(partial, format="PNG")
+        partial.replace(target)  # a reader never sees half a file
+        return target
+
+    def _render(self, pdf: Path, page: int):  # noqa: ANN202 - a PIL image
+        import pypdfium2 as pdfium
+
+        try:
+            document = pdfium.PdfDocument(str(pdf))
+        except (pdfium.PdfiumError, OSError) as exc:
+            raise PageRenderError(_("{path}: cannot open the PDF to render page {page}: {reason}").format(
+                path=pdf, page=page, reason=exc)) from exc
+        try:
+            if not 1 <= page <= len(document):
+                raise PageRenderError(_("{path}: has no page {page}").format(path=pdf, page=page))
+            pdf_page = document[page - 1]
+            width, height = pdf_page.get_size()
+            if not (0 < width <= MAX_PAGE_POINTS and 0 < height <= MAX_PAGE_POINTS):
+                raise PageRenderError(_("{path}: page {page} is {width:.0f}x{height:.0f} points, not a size "
+                                        "that can be rendered").format(path=pdf, page=page, width=width,
+                                                                       height=height))
+            bitmap = pdf_page.render(scale=self.side / max(width, height))
+            return bitmap.to_pil().convert("RGB")
+        except pdfium.PdfiumError as exc:
+            raise PageRenderError(_("{path}: page {page} could not be rendered: {reason}").format(
+                path=pdf, page=page, reason=exc)) from exc
+        finally:
+            document.close()
+
+
+def pixel_candidate(hit: Hit, text: str, renderer: PageRenderer | None) -> tuple[Candidate, PixelNote]:
+    """The candidate a VL reranker judges for `hit` (`text`: the passage read from it)."""
+    path = Path(hit.path)
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return Candidate(text=text or None, image=path), PixelNote(path)
+    if suffix == ".pdf" and hit.page is not None and renderer is not None:
+        try:
+            page = renderer.page_image(path, hit.page)
+        except PageRenderError as exc:
+            return Candidate(text=text), PixelNote(None, str(exc))
+        return Candidate(text=text or None, image=page), PixelNote(page)
+    return Candidate(text=text), PixelNote(None)
+
+
+def score_with_pixels(reranker: Any, query: str, hits: list[Hit], texts: list[str],
+                      renderer: PageRenderer | None) -> tuple[np.ndarray, list[PixelNote]]:
+    """P(yes) for each hit from the VL reranker, and how each was judged. A candidate whose image cannot
+    be read is scored again by its text alone, so every hit gets a score."""
+    pairs = [pixel_candidate(hit, text, renderer) for hit, text in zip(hits, texts, strict=True)]
+    candidates, notes = [c for c, _ in pairs], [n for _, n in pairs]
+    failures: list[CandidateFailure] = []
+    scores = np.asarray(reranker.score(query, candidates, failures=failures), dtype=np.float32)
+    if failures:
+        retry = [f.index for f in failures]
+        again = reranker.score(query, [Candidate(text=texts[i]) for i in retry])
+        for f, score in zip(failures, again, strict=True):
+            scores[f.index] = score
+            notes[f.index] = PixelNote(None, f.reason)
+    return scores, notes

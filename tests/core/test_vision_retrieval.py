@@ -1,0 +1,148 @@
+"""Reranking with pixels: a question answered only by a screenshot ranks it first with a VL reranker, and
+PDF pages are rendered and cached for it; bad images and pages fall back to their text and say why."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from app.config import Config
+from app.core.pixels import PageRenderer, PageRenderError
+from app.core.retrieval import RetrievalSettings, Retriever
+from app.core.service import IpponService
+from engines import Candidate, CandidateFailure
+
+QUERY = "error dialog"
+
+
+class RedPixelReranker:
+    """A scripted VL reranker: the redder the candidate's image, the more relevant; text alone scores 0.1.
+    (The numerics of the real one are checked against transformers in tests/engines/test_vision_parity.py.)"""
+
+    name, batch_size = "red", 8
+
+    def __init__(self) -> None:
+        self.seen: list[list[Candidate]] = []
+
+    def score(self, query, candidates, *, instruction=None, query_images=(), failures=None):  # noqa: ANN001, ANN201
+        from engines.qwen3_vl import ImageInputError, load_image
+
+        self.seen.append(list(candidates))
+        out = np.full(len(candidates), 0.1, dtype=np.float32)
+        for i, c in enumerate(candidates):
+            if c.image is None:
+                continue
+            try:
+                rgb = np.asarray(load_image(c.image), dtype=np.int32)
+            except ImageInputError as exc:
+                if failures is None:
+                    raise
+                failures.append(CandidateFailure(i, str(exc)))
+                out[i] = np.nan
+                continue
+            red = (rgb[..., 0] > 180) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)
+            out[i] = 0.05 + 0.9 * float(red.mean())
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def write_figure_pdf(path: Path) -> Path:
+    """Page 1: text and a red figure; page 2: text only."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    c.drawString(72, 720, "Figure 3: the error dialog shown after a failed update")
+    c.setFillColorRGB(0.9, 0.1, 0.1)
+    c.rect(72, 300, 450, 380, fill=1, stroke=0)
+    c.showPage()
+    c.drawString(72, 720, "Appendix: the error dialog codes are listed in the support portal")
+    c.showPage()
+    c.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> IpponService:
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("pixels")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("error dialog error dialog: when an error dialog appears, note the dialog "
+                                    "title. The error dialog explains nothing more.", encoding="utf-8")
+    Image.new("RGB", (320, 200), (230, 20, 20)).save(docs / "error-dialog.png")  # the answer is only in here
+    write_figure_pdf(docs / "manual.pdf")
+    service = IpponService(Config(data_dir=root / "home", models_dir=root / "models"))
+    service.add([docs])
+    return service
+
+
+def test_the_screenshot_ranks_first_only_with_pixels(library, tmp_path):
+    store = library.library.store
+    plain = Retriever(store).search(QUERY, RetrievalSettings(mode="lexical"))
+    assert Path(plain.results[0].hit.path).name != "error-dialog.png"
+    assert all(r.pixels is None for r in plain.results)
+
+    reranker = RedPixelReranker()
+    renderer = PageRenderer(tmp_path / "pages")
+    found = Retriever(store, vision_reranker=reranker, page_renderer=renderer).search(
+        QUERY, RetrievalSettings(mode="lexical"))
+    assert found.reranked and Path(found.results[0].hit.path).name == "error-dialog.png"
+    by_name = {(Path(r.hit.path).name, r.hit.page): r for r in found.results}
+    assert by_name["error-dialog.png", None].pixels.image == Path(by_name["error-dialog.png", None].hit.path)
+    figure = by_name["manual.pdf", 1]
+    assert figure.pixels.image.parent == tmp_path / "pages" and figure.pixels.image.suffix == ".png"
+    assert by_name["manual.pdf", 2].score < figure.score < found.results[0].score  # the figure's red counts
+    assert by_name["notes.txt", None].pixels.image is None and by_name["notes.txt", None].pixels.error is None
+    # Rendered once: a second search reads the cached page.
+    mtime = figure.pixels.image.stat().st_mtime_ns
+    Retriever(store, vision_reranker=reranker, page_renderer=renderer).search(QUERY, RetrievalSettings(mode="lexical"))
+    assert figure.pixels.image.stat().st_mtime_ns == mtime
+
+
+def test_broken_images_and_pages_fall_back_to_text(library, tmp_path):
+    from app.core.pixels import score_with_pixels
+    from app.core.store import Hit
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    bad_pdf = tmp_path / "bad.pdf"
+    bad_pdf.write_bytes(b"%PDF-1.4 not really a pdf")
+    hits = [Hit("a", "s", str(broken), "画面", None, None, None, 0, 2, 0.0),
+            Hit("b", "s", str(bad_pdf), "本文", 1, None, None, 0, 2, 0.0)]
+    scores, notes = score_with_pixels(RedPixelReranker(), QUERY, hits, ["画面", "本文"], PageRenderer(tmp_path / "c"))
+    assert np.allclose(scores, 0.1)  # both scored, by their text
+    assert notes[0].image is None and str(broken) in notes[0].error
+    assert notes[1].image is None and str(bad_pdf) in notes[1].error and "page 1" in notes[1].error
+    with pytest.raises(PageRenderError, match="has no page 9"):
+        PageRenderer(tmp_path / "c").page_image(Path(library.library.roots()[0].path) / "manual.pdf", 9)
+
+
+def test_search_json_says_which_results_were_scored_with_pixels(library, vl_test_models, tmp_path, monkeypatch,
+                                                                capsys):
+    """The real tiny Qwen3-VL reranker (llama.cpp) configured as vision_reranker, through `ippon search --json`."""
+    from converters import convert
+
+    model = convert(vl_test_models["vl-reranker"], to="gguf", quant="f16", out=tmp_path / "vl.gguf").output
+    home = library.config.data_dir
+    config = home / "config.toml"
+    before = config.read_text(encoding="utf-8") if config.exists() else ""
+    config.write_text(before + f'\nvision_reranker = "{model}"\nthreads = 1\n', encoding="utf-8")
+    monkeypatch.setenv("IPPON_HOME", str(home))
+    try:
+        assert main(["search", QUERY, "--mode", "lexical", "--json"]) == 0
+    finally:
+        config.write_text(before, encoding="utf-8")
+    rows = json.loads(capsys.readouterr().out)
+    flags = {(Path(r["path"]).name, r["page"]): r["pixels"] for r in rows}
+    assert flags["error-dialog.png", None] is True and flags["manual.pdf", 1] is True
+    assert flags["notes.txt", None] is False
+    assert all(0 < r["score"] < 1 for r in rows)
+    page = next(r for r in rows if r["page"] == 1)
+    assert Path(page["pixel_image"]).is_file() and Path(page["pixel_image"]).parent == home / "cache" / "pages"

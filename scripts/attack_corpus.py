@@ -203,10 +203,12 @@ def _long_lines(folder: Path, sizes: Sizes) -> list[str]:
     (folder / "one-line-base64.txt").write_bytes(base64.b64encode(raw)[:sizes.base64_bytes])
     (folder / "amp.html").write_bytes(b"<html><body><p>" + b"&amp;" * (sizes.amp_bytes // 5) + b"</p></body></html>")
     (folder / "unclosed-tags.html").write_bytes(b"<html><body><p>" + b"</" * (sizes.unclosed_tags_bytes // 2))
+    (folder / "combining-marks.txt").write_text("a" + "\u0301" * sizes.unbroken_chars, encoding="utf-8")
     return [f"unbroken-japanese.txt: {len(text):,} characters without punctuation or line breaks",
             f"one-line-base64.txt: {sizes.base64_bytes:,} bytes of base64 on one line",
             f"amp.html: {sizes.amp_bytes / 2**20:g} MB of &amp;",
-            f"unclosed-tags.html: {sizes.unclosed_tags_bytes:,} bytes of </ never closed (html.parser rescans for >)"]
+            f"unclosed-tags.html: {sizes.unclosed_tags_bytes:,} bytes of </ never closed (html.parser rescans for >)",
+            f"combining-marks.txt: one letter and {sizes.unbroken_chars:,} combining accents (one endless grapheme)"]
 
 
 def _many_paragraphs(folder: Path, sizes: Sizes) -> list[str]:

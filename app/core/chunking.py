@@ -87,10 +87,18 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _safe_cut(text: str, at: int) -> int:
-    """Move a cut point left so it splits no grapheme, surrogate pair or Latin word."""
+    """Move a cut point left so it splits no grapheme, surrogate pair or Latin word.
+
+    A "grapheme" longer than the whole piece (thousands of combining marks or joiners in a row)
+    is cut where it stands: backing off to the start would make one-character pieces, each
+    costing a count over the window (minutes for a file of nothing but combining marks).
+    """
+    wanted = at
     while 0 < at < len(text) and (unicodedata.combining(text[at]) or text[at] in "\u200d\ufe0e\ufe0f"
                                   or text[at - 1] == "\u200d" or "\udc00" <= text[at] <= "\udfff"):
         at -= 1
+    if at == 0:
+        at = wanted
     word_start = at
     while 0 < word_start < len(text) and _LATIN_WORD.match(text[word_start - 1]) and _LATIN_WORD.match(text[word_start]):
         word_start -= 1

@@ -224,9 +224,10 @@ def _check_chunks(text: str, chunks, max_tokens: int = 400) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("name", ["unbroken-japanese.txt", "one-line-base64.txt", "amp.html", "unclosed-tags.html"])
+@pytest.mark.parametrize("name", ["unbroken-japanese.txt", "one-line-base64.txt", "amp.html", "unclosed-tags.html",
+                                  "combining-marks.txt"])
 def test_long_unbroken_text_chunks_in_linear_time(long_lines, name):
-    # At these sizes the old chunker (or html.parser, for the unclosed tags) took one to three minutes
+    # At these sizes the old chunker (or html.parser, for the unclosed tags) took one to seven minutes
     # each; the timeout catches a return.
     doc = parse_file(long_lines / name)
     chunks = chunk_sections(doc.sections)

@@ -47,7 +47,34 @@ class _Limit(Exception):
 def _too_big(value: object) -> bool:
     if isinstance(value, int) and not isinstance(value, bool):
         return abs(value) > MAX_VALUE_CHARS
-    return isinstance(value, (str, bytes, list, tuple, dict)) and len(value) > MAX_VALUE_CHARS
+    return _shown_size(value) > MAX_VALUE_CHARS
+
+
+def _shown_size(value: object) -> int:
+    """About len(str(value)) (from below), counted without building it and given up past the cap:
+    a list holding one 8-million-item list 8 million times is small in memory, but not printed."""
+    total, pending = 0, [iter((value,))]
+    while pending:
+        item = next(pending[-1], _DONE)
+        if item is _DONE:
+            pending.pop()
+            continue
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += 2 + 4 * len(item)
+            pending.append(itertools.chain.from_iterable(item.items()))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += 2 + 2 * len(item)
+            pending.append(iter(item))
+        else:
+            total += 1
+        if total > MAX_VALUE_CHARS:
+            break
+    return total
+
+
+_DONE = object()
 
 
 def _check_values(what: str, values: tuple | list) -> None:
@@ -183,6 +210,7 @@ def _bounded_range(*args: int) -> range:
 def compile_chat_template(source: str):  # noqa: ANN201 - a jinja2 Template
     """The template compiled in the bounded sandbox; ChatTemplateError when it is not valid jinja2."""
     from jinja2 import DictLoader
+    from jinja2.compiler import CodeGenerator
     from jinja2.exceptions import TemplateError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     from jinja2.utils import Namespace
@@ -196,8 +224,23 @@ def compile_chat_template(source: str):  # noqa: ANN201 - a jinja2 Template
             _check_values("a namespace assignment", (value,))
             super().__setitem__(name, value)
 
+    class BoundedCodeGenerator(CodeGenerator):
+        def visit_Concat(self, node, frame):  # noqa: ANN001, ANN201, N802 - jinja2's visitor
+            # `a ~ b` is compiled to a plain join of str(a), str(b): route it through a check.
+            self.write("environment.bounded_concat((")
+            for part in node.nodes:
+                self.visit(part, frame)
+                self.write(", ")
+            self.write("))")
+
     class BoundedSandbox(ImmutableSandboxedEnvironment):
         intercepted_binops = frozenset(_BINOPS)
+        code_generator_class = BoundedCodeGenerator
+
+        def bounded_concat(self, parts: tuple) -> str:
+            if sum(_shown_size(p) for p in parts) > MAX_VALUE_CHARS:
+                raise _Limit(f"a concatenation of over {MAX_VALUE_CHARS:,} characters")
+            return "".join(map(str, parts))
 
         def call_binop(self, context, op, left, right):  # noqa: ANN001, ANN201 - jinja2's signature
             return _checked_binop(op, left, right)
@@ -223,7 +266,12 @@ def compile_chat_template(source: str):  # noqa: ANN201 - a jinja2 Template
     def raise_exception(message: str) -> None:
         raise TemplateError(message)
 
-    env = BoundedSandbox(trim_blocks=True, lstrip_blocks=True, loader=DictLoader({}))
+    def finalize(value: Any) -> Any:  # every `{{ value }}`, before it becomes text
+        if not isinstance(value, str) and _too_big(value):
+            raise _Limit(f"printing a value of over {MAX_VALUE_CHARS:,} characters")
+        return value
+
+    env = BoundedSandbox(trim_blocks=True, lstrip_blocks=True, loader=DictLoader({}), finalize=finalize)
     env.filters = {name: _bounded_filter(name, f) for name, f in env.filters.items()}
     env.globals.update(raise_exception=raise_exception, range=_bounded_range, namespace=BoundedNamespace)
     try:

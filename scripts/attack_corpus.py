@@ -264,6 +264,8 @@ HOSTILE_TEMPLATES = {
     "replace-amplifier": "{{ ('a' * 1000).replace('', 'b' * 8000000) }}",
     "join-amplifier": "{{ range(100000) | map('string') | join('x' * 8000000) }}",
     "indent-amplifier": "{{ ('\n' * 100000) | indent(8000000) }}",
+    "printed-nesting": "{% set a = [0] * 2000000 %}{% set b = [a, a, a, a, a, a, a, a] %}{{ b }}",
+    "concatenated-nesting": "{% set a = [0] * 2000000 %}{{ [a, a, a, a, a, a, a, a] ~ '' }}",
 }
 
 

@@ -149,13 +149,15 @@ def test_hostile_chat_templates_are_stopped_within_bounds(attack_corpus, monkeyp
     expected = {"repeat": "a repetition of 4,000,000,000 items", "center": "the filter center with a value",
                 "ljust": "a call with a value", "format-width": "a format with a huge or variable width",
                 "percent-width": "a %-format with a huge or variable width", "nested-range": "ran longer than 0.5 s",
-                "huge-range": "a call with a value", "doubling": "a namespace assignment with a value",
-                "macro-recursion": "recursed without end", "macro-doubling": "a call with a value",
+                "huge-range": "a call with a value", "doubling": "a concatenation of over 8,000,000 characters",
+                "macro-recursion": "recursed without end", "macro-doubling": "a concatenation of over 8,000,000 characters",
                 "include": "TemplateNotFound: secret.txt", "syntax-error": "is not valid: Expected an expression",
                 "deep-nesting": "nested too deeply to read",
                 "replace-amplifier": "a call that would make over 8,000,000 characters",
                 "join-amplifier": "the filter join would make over 8,000,000 characters",
-                "indent-amplifier": "the filter indent would make over 8,000,000 characters"}
+                "indent-amplifier": "the filter indent would make over 8,000,000 characters",
+                "printed-nesting": "printing a value of over 8,000,000 characters",
+                "concatenated-nesting": "a concatenation of over 8,000,000 characters"}
     assert set(expected) == set(attack_corpus.HOSTILE_TEMPLATES)
     for name, source in attack_corpus.HOSTILE_TEMPLATES.items():
         tracemalloc.start()

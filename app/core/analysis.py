@@ -33,7 +33,7 @@ from ..errors import IpponError
 from ..locale import _
 
 # Bumped whenever a change here changes the terms: stored libraries then rebuild their index.
-ANALYSIS_VERSION = "ja-sudachi-a-4"
+ANALYSIS_VERSION = "ja-sudachi-a-5"
 
 MAX_QUERY_CHARS = 1000
 # Sudachi rejects inputs over 49149 bytes; pieces stay well under it (3 bytes per kana/kanji).
@@ -57,8 +57,8 @@ _DROPPED_WORDS = {
 # as such they say nothing about the topic.
 _PARTICLE_VERBS = {"つく", "関する", "対する", "よる", "おく", "とる", "取る", "際する"}
 # Marks a bigram of a reading, so ザイ read from 在 is not the katakana ザイ of a written word. No term of
-# the text can hold it: ":" is a symbol Sudachi keeps apart, and symbols are dropped.
-READING = "読:"
+# the text can hold it: NFKC turns this character (the ligature ゟ) into より.
+READING = "\u309f"
 _KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _HIRAGANA_QUERY = re.compile(r"[\u3041-\u3096\u30fc\s]+")
 _TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
@@ -177,7 +177,8 @@ class JapaneseAnalyzer:
 
     def analyse(self, text: str) -> Analysis:
         tokens = self.tokens(normalize(text))
-        return Analysis([t.term for t in tokens], list(_bigrams(tokens)), list(_reading_grams(tokens)))
+        # Each reading bigram once per chunk: they only serve kana queries, and repeats would double the index.
+        return Analysis([t.term for t in tokens], list(_bigrams(tokens)), list(dict.fromkeys(_reading_grams(tokens))))
 
     def query_terms(self, query: str) -> Analysis:
         """A query's terms: the same analysis, each term once (a repeated word does not weigh more).

@@ -76,3 +76,11 @@ def test_visible_and_markup_safe():
     assert visible("two\nlines\t", keep_newlines=True) == "two\nlines\\t"
     assert visible("日本語 [ok]") == "日本語 [ok]"
     assert markup_safe("a[/]b [bold]x") == "a\\[/]b \\[bold]x"
+
+
+def test_a_streamed_answer_shows_escape_codes_a_model_echoes(capsys):
+    import engines
+    from app.cli.options import print_delta
+
+    print_delta(engines.AnswerDelta("答え\x1b]0;title\x07です\n次の行"))
+    assert capsys.readouterr().out == "答え\\x1b]0;title\\x07です\n次の行"

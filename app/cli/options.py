@@ -8,6 +8,7 @@ import sys
 import engines
 
 from ..locale import _
+from .terminal import visible
 
 
 def positive(text: str) -> int:
@@ -41,5 +42,5 @@ def chat_settings(args: argparse.Namespace) -> engines.ChatSettings:
 def print_delta(event: engines.AnswerDelta | engines.ThinkingDelta) -> None:
     """Stream text as it comes: thinking to stderr, so stdout is exactly the answer."""
     stream = sys.stderr if isinstance(event, engines.ThinkingDelta) else sys.stdout
-    stream.write(event.text)
+    stream.write(visible(event.text, keep_newlines=True))  # a model can echo a document's escape codes
     stream.flush()

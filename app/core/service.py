@@ -385,6 +385,8 @@ class IpponService:
             self._llm = None
         elif model.config_key == "reranker":
             self._reranker = None
+        elif model.config_key == "vision_reranker":
+            self._vision_reranker = None
         else:
             self._embedder = self._library = None
         return updates

@@ -23,7 +23,7 @@ from .errors import AlreadyInstalledError, UnknownModelError
 MANIFEST = "ippon-model.json"
 PARTIAL_DIR = ".partial"
 # The config.toml key each kind is used through; the VL reranker has none yet.
-CONFIG_KEY = {"llm": "llm", "embedder": "embedder", "reranker": "reranker"}
+CONFIG_KEY = {"llm": "llm", "embedder": "embedder", "reranker": "reranker", "vl-reranker": "vision_reranker"}
 
 
 @dataclass(frozen=True, slots=True)

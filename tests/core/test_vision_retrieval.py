@@ -146,3 +146,17 @@ def test_search_json_says_which_results_were_scored_with_pixels(library, vl_test
     assert all(0 < r["score"] < 1 for r in rows)
     page = next(r for r in rows if r["page"] == 1)
     assert Path(page["pixel_image"]).is_file() and Path(page["pixel_image"]).parent == home / "cache" / "pages"
+
+
+def test_config_takes_a_vision_reranker_and_installed_vl_rerankers_map_to_it(tmp_path):
+    from app.config import load_config
+    from app.core.models.installed import CONFIG_KEY
+    from app.errors import IpponError
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text('vision_reranker = "/models/qwen3-vl-reranker-2b-q8_0.gguf"\n', encoding="utf-8")
+    assert load_config(config_file).vision_reranker == "/models/qwen3-vl-reranker-2b-q8_0.gguf"
+    config_file.write_text("vision_reranker = 3\n", encoding="utf-8")
+    with pytest.raises(IpponError, match="vision_reranker"):
+        load_config(config_file)
+    assert CONFIG_KEY["vl-reranker"] == "vision_reranker"

@@ -13,6 +13,7 @@ import engines
 from ..core.service import IpponService
 from ..locale import _
 from .options import add_thinking_options, chat_settings, positive, print_delta
+from .terminal import visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -112,7 +113,7 @@ def run_embed(args: argparse.Namespace, service: IpponService) -> int:
     else:
         for text, vector in zip(args.texts, vectors, strict=True):
             head = ", ".join(f"{x:+.4f}" for x in vector[:6])
-            print(f"{len(vector)} dims [{head}, …]  {text[:60]}")
+            print(f"{len(vector)} dims [{head}, …]  {visible(text[:60])}")
     return 0
 
 
@@ -139,9 +140,9 @@ def run_vision_embed(args: argparse.Namespace, service: IpponService) -> int:
         for item, row in zip(items, rows, strict=True):
             if row is not None:
                 head = ", ".join(f"{x:+.4f}" for x in row[:6])
-                print(f"{len(row)} dims [{head}, …]  {(item.text or str(item.image))[:60]}")
+                print(f"{len(row)} dims [{head}, …]  {visible((item.text or str(item.image))[:60])}")
     for failure in failures:
-        print(_("not embedded: {reason}").format(reason=failure.reason), file=sys.stderr)
+        print(_("not embedded: {reason}").format(reason=visible(failure.reason)), file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -159,7 +160,7 @@ def run_rerank(args: argparse.Namespace, service: IpponService) -> int:
         print(json.dumps({"scores": [float(s) for s in scores]}))
     else:
         for score, document in sorted(zip(scores, args.documents, strict=True), key=lambda p: -p[0]):
-            print(f"{score:.4f}  {document[:70]}")
+            print(f"{score:.4f}  {visible(document[:70])}")
     return 0
 
 
@@ -185,9 +186,9 @@ def run_vision_rerank(args: argparse.Namespace, service: IpponService) -> int:
     else:
         ranked = sorted((p for p in zip(values, labels, strict=True) if p[0] is not None), key=lambda p: -p[0])
         for score, label in ranked:
-            print(f"{score:.4f}  {label[:70]}")
+            print(f"{score:.4f}  {visible(label[:70])}")
     for failure in failures:
-        print(_("not scored: {reason}").format(reason=failure.reason), file=sys.stderr)
+        print(_("not scored: {reason}").format(reason=visible(failure.reason)), file=sys.stderr)
     return 1 if failures else 0
 
 

@@ -203,14 +203,21 @@ class ModelsDialog(QDialog):
         service, picks = self.service, list(self._picks)
 
         def work(progress, cancel):  # noqa: ANN001, ANN202 - the Op passes both
+            warnings = []  # what each pull says beside its result (a file the Hub publishes no hash for)
             for pick in picks:
                 if cancel.is_set():
                     break
                 result = service.pull_model(pick.entry.name, format=pick.format, quant=pick.quant,
                                             progress=progress, cancel=cancel)
                 service.use_model(result.model.name, dim=pick.dim)
+                warnings += result.warnings
+            return warnings
 
-        self._start(work, self.tr("Downloading…")).failure(self._download_failed).finally_(self.changed.emit).run()
+        (self._start(work, self.tr("Downloading…")).success(self._downloaded).failure(self._download_failed)
+         .finally_(self.changed.emit).run())
+
+    def _downloaded(self, warnings: list[str]) -> None:
+        self.status.setText("\n".join(warnings))  # the core wrote them in the user's language
 
     def _download_failed(self, exc: BaseException) -> None:
         if isinstance(exc, models.OfflineError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..locale import _
 from . import sources
-from .discovery import Problem, discover
+from .discovery import LinkPolicy, Problem, discover
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +22,12 @@ class UnindexedFile:
 
 
 def unindexed_files(roots: Iterable[str], *, excluded: Callable[[str], bool] | None = None,
-                    limit: int = 2000) -> list[UnindexedFile]:
-    """Files of types Ippon does not read under `roots` (bounded: a huge folder lists its first `limit`)."""
+                    limit: int = 2000, links: LinkPolicy = LinkPolicy()) -> list[UnindexedFile]:
+    """Files of types Ippon does not read under `roots` (bounded: a huge folder lists its first `limit`);
+    `links` as the ingest follows them (Library.link_policy())."""
     found: list[UnindexedFile] = []
     for root in roots:
-        for item in discover(root):
+        for item in discover(root, links=links):
             if isinstance(item, Problem) or (excluded is not None and excluded(item.path)):
                 continue  # problems are stored with the failed files already
             if sources.format_for(Path(item.path)) is None:

@@ -162,7 +162,8 @@ class MainWindow(QMainWindow):
 
         def listing():  # noqa: ANN202 - records, roots and the files not indexed, for the panel
             roots = [r.path for r in library.roots()]
-            return library.sources(), roots, unindexed_files(roots, excluded=library.exclusions.matcher())
+            return library.sources(), roots, unindexed_files(roots, excluded=library.exclusions.matcher(),
+                                                             links=library.link_policy())
 
         self.runner.op(listing).success(self._show_sources).failure(self._error).run()
         roots = library.roots()

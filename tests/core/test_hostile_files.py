@@ -500,3 +500,14 @@ def test_the_html_text_is_unchanged_by_making_the_tail_inert():
     for tail in ("a < b and <c d", "<b>bold</b", "<!-- c", "</", "<", "<a href='x", "<!DOCTYPE", "&lt;<&amp;<"):
         doc = html.parse(Path("x.html"), f"<p>x</p>{tail}".encode())
         assert doc.text == "x\n\n" + tail.replace("&lt;", "<").replace("&amp;", "&").replace("<b>", "")
+
+
+def test_the_list_of_unread_files_follows_links_as_the_ingest_does(tmp_path):
+    from app.core.discovery import LinkPolicy
+    from app.core.unindexed import unindexed_files
+
+    shared = _linked_folder(tmp_path)
+    (tmp_path / "outside" / "private" / "budget.xlsx").write_bytes(b"PK")
+    assert unindexed_files([str(shared)]) == []
+    (listed,) = unindexed_files([str(shared)], links=LinkPolicy(follow_external=True))
+    assert listed.path == str(shared / "etc" / "budget.xlsx")

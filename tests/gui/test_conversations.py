@@ -263,3 +263,25 @@ def test_a_thread_exports_as_markdown_from_the_sidebar(window, qtbot, tmp_path):
     panel.ask_export_path = lambda title: tmp_path / "missing-folder" / "x.md"
     assert window.thread_session.export(window.controller.thread_id) is None
     assert errors and "missing-folder" in errors[0]
+
+
+def test_an_image_source_shows_the_image_and_other_sources_no_page(qtbot, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+    from PySide6.QtWidgets import QTextBrowser
+
+    from app.core.answer import Citation
+    from app.gui.citations import PagePreview, show_cited_place
+
+    picture = tmp_path / "diagram.png"
+    image = QImage(400, 300, QImage.Format.Format_RGB32)
+    image.fill(QColor("#336699"))
+    assert image.save(str(picture))
+    preview, page_view = QTextBrowser(), PagePreview()
+    qtbot.addWidget(preview)
+    qtbot.addWidget(page_view)
+    preview.setPlainText("構成図の説明")
+    show_cited_place(preview, page_view, Citation(1, str(picture), None, None, None, 0, 6, "構成図の説明", 1.0))
+    assert page_view.shown == (str(picture), None) and not page_view.label.pixmap().isNull()
+    assert marked_text(preview.document()) == "構成図の説明"
+    show_cited_place(preview, page_view, Citation(2, str(tmp_path / "notes.txt"), None, None, None, 0, 6, "メモ本文です", 1.0))
+    assert page_view.shown is None and page_view.isHidden()

@@ -285,3 +285,27 @@ def test_an_image_source_shows_the_image_and_other_sources_no_page(qtbot, tmp_pa
     assert marked_text(preview.document()) == "構成図の説明"
     show_cited_place(preview, page_view, Citation(2, str(tmp_path / "notes.txt"), None, None, None, 0, 6, "メモ本文です", 1.0))
     assert page_view.shown is None and page_view.isHidden()
+
+
+def test_open_file_opens_a_pdf_at_the_cited_page_where_the_viewer_takes_one(tmp_path, monkeypatch):
+    import sys
+    import time
+
+    from app.gui.citations import open_at_page
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the page is passed to Linux viewers only")  # macOS and Windows viewers take no page
+    record = tmp_path / "args.txt"
+    viewer = tmp_path / "bin" / "evince"
+    viewer.parent.mkdir()
+    viewer.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{record}"\n', encoding="utf-8")
+    viewer.chmod(0o755)
+    monkeypatch.setenv("PATH", str(viewer.parent))
+    pdf = tmp_path / "manual.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    assert open_at_page(str(pdf), 3)
+    for _ in range(100):
+        if record.exists() and record.read_text():
+            break
+        time.sleep(0.05)
+    assert record.read_text().split("\n")[:2] == ["--page-label=3", str(pdf)]

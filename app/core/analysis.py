@@ -33,7 +33,7 @@ from ..errors import IpponError
 from ..locale import _
 
 # Bumped whenever a change here changes the terms: stored libraries then rebuild their index.
-ANALYSIS_VERSION = "ja-sudachi-a-5"
+ANALYSIS_VERSION = "ja-sudachi-a-6"
 
 MAX_QUERY_CHARS = 1000
 # Sudachi rejects inputs over 49149 bytes; pieces stay well under it (3 bytes per kana/kanji).
@@ -137,24 +137,24 @@ class JapaneseAnalyzer:
             self._pos_kinds[pos_id] = kind
         return kind
 
-    def _term(self, morpheme: Any, before: str) -> str | None:
+    def _term(self, morpheme: Any, surface: str, before: str) -> str | None:
         """The word's search term, or None for a word that must not decide a ranking (`before`: the surface
         of the word before it)."""
         kind = self._pos_kind(morpheme)
         if kind == "drop":
             return None
-        form, lemma = morpheme.normalized_form(), morpheme.dictionary_form()
-        if form in _DROPPED_WORDS or lemma in _DROPPED_WORDS or form.startswith("何"):
+        written = kind == "numeral" or surface.isascii()
+        # Sudachi writes 二 as 2 only where it stands alone (二酸化 keeps 二酸), and an English word as
+        # katakana (backup -> バックアップ): the written form is what both sides agree on.
+        form = surface.lower() if written else morpheme.normalized_form()
+        if form in _DROPPED_WORDS or form.startswith("何"):
             return None
-        if kind == "verb" and before == "に" and (lemma in _PARTICLE_VERBS or form in _PARTICLE_VERBS):
-            return None
+        if kind == "verb":  # only verbs need their dictionary form (て-forms and the like of する, ある …)
+            lemma = morpheme.dictionary_form()
+            if lemma in _DROPPED_WORDS or (before == "に" and (lemma in _PARTICLE_VERBS or form in _PARTICLE_VERBS)):
+                return None
         if kind == "counter" and before in ("何", "なん", "幾"):
             return None  # the counter of a question (何人, 何年, 第何条) asks; it does not name a topic
-        surface = morpheme.surface()
-        if kind == "numeral" or surface.isascii():
-            # Sudachi writes 二 as 2 only where it stands alone (二酸化 keeps 二酸), and an English word as
-            # katakana (backup -> バックアップ): the written form is what both sides agree on.
-            form = surface
         return _clean_term(form)
 
     def tokens(self, text: str) -> list[Token]:
@@ -165,14 +165,15 @@ class JapaneseAnalyzer:
         for offset, piece in _pieces(text):
             previous = ""
             for morpheme in tokenizer.tokenize(piece):
-                term = self._term(morpheme, previous)
-                previous = morpheme.surface()
+                surface = morpheme.surface()
+                term = self._term(morpheme, surface, previous)
+                previous = surface
                 if term is None:
                     continue
-                start = offset + morpheme.begin()
-                reading = morpheme.reading_form() if _KANJI.search(morpheme.surface()) else ""
-                kept.append(Token(term, start, offset + morpheme.end(), start == last_end, reading))
-                last_end = offset + morpheme.end()
+                start, end = offset + morpheme.begin(), offset + morpheme.end()
+                reading = morpheme.reading_form() if _KANJI.search(surface) else ""
+                kept.append(Token(term, start, end, start == last_end, reading))
+                last_end = end
         return kept
 
     def analyse(self, text: str) -> Analysis:

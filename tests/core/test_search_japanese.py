@@ -214,3 +214,35 @@ def test_a_query_in_hiragana_finds_the_words_written_in_kanji(tmp_path):
     assert _top(store, "あんぜんほしょう") == "/safety.txt"
     # Readings are searched for hiragana queries only: a kanji query ranks by what is written.
     assert _top(store, "在籍") == "/other.txt"
+
+
+def _age_library(data_dir: Path) -> None:
+    """Turn a library into one as older Ippon left it: no analysed terms, the ICU index instead."""
+    import lancedb
+    from lancedb.index import FTS
+
+    chunks = lancedb.connect(str(data_dir / "library")).open_table("chunks")
+    chunks.drop_index(f"{store_module.TERMS}_idx")
+    chunks.drop_columns([store_module.TERMS])
+    chunks.create_index("search_text", config=FTS(base_tokenizer="icu", stem=False, remove_stop_words=True,
+                                                  custom_stop_words=list(STOP_WORDS)))
+
+
+def test_ippon_reindex_upgrades_an_old_library_and_keeps_its_files(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "manual.txt").write_bytes(MANUAL.encode("cp932"))
+    (docs / "notes.txt").write_text("What is the backup schedule? 毎晩バックアップします。", encoding="utf-8")
+    assert main(["add", str(docs), "--no-vectors", "--json"]) == 0
+    data_dir = load_config().data_dir
+    _age_library(data_dir)
+    assert LibraryStore(data_dir).index_outdated()
+    assert main(["reindex", "--json"]) == 0
+    capsys.readouterr()
+    store = LibraryStore(data_dir)
+    assert not store.index_outdated()
+    assert sorted(Path(s.path).name for s in store.sources()) == ["manual.txt", "notes.txt"]
+    assert [Path(h.path).name for h in store.search_lexical("耐熱")] == ["manual.txt"]
+    # English stop words never rank either, whatever their case.
+    assert analyzer().query_terms("What is THE backup schedule?").words == ["backup", "schedule"]
+    assert [Path(h.path).name for h in store.search_lexical("the backup")] == ["notes.txt"]

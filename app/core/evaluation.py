@@ -193,8 +193,9 @@ def format_table_rows(reports: Iterable[ConfigReport]) -> tuple[list[str], list[
 
 # --- configurations ---------------------------------------------------------------------------
 
+# vision_reranker = "" turns off a Qwen3-VL reranker config.toml sets: text reranking beside pixel reranking.
 _CONFIG_KEYS = {"mode": str, "rerank": bool, "embedder": str, "embed_dim": int, "reranker": str, "llm": str,
-                "candidates": int, "top_k": int}
+                "candidates": int, "top_k": int, "vision_reranker": str}
 
 
 def load_eval_config(path: Path) -> dict[str, Any]:

@@ -278,7 +278,11 @@ class IpponService:
                                    values.get("embed_dim", self.config.embed_dim or embedder.dim))
         reranker_name = values.get("reranker", self.config.reranker)
         reranker = self.load_engine("reranker", reranker_name) if reranker_name and values.get("rerank", True) else None
-        retriever = Retriever(store, embedder=embedder, reranker=reranker, vectors=vectors)
+        vision_name = values.get("vision_reranker", self.config.vision_reranker)
+        vision = (self.load_engine("vision_reranker", vision_name) if vision_name and values.get("rerank", True)
+                  else None)
+        retriever = Retriever(store, embedder=embedder, reranker=reranker, vectors=vectors, vision_reranker=vision,
+                              page_renderer=PageRenderer(self.config.data_dir / "cache" / "pages") if vision else None)
         settings = self.retrieval_settings(mode=values.get("mode"), rerank=values.get("rerank"),
                                            candidates=values.get("candidates"), top_k=values.get("top_k"))
         llm_name = values.get("llm", self.config.llm)

@@ -160,3 +160,28 @@ def test_config_takes_a_vision_reranker_and_installed_vl_rerankers_map_to_it(tmp
     with pytest.raises(IpponError, match="vision_reranker"):
         load_config(config_file)
     assert CONFIG_KEY["vl-reranker"] == "vision_reranker"
+
+
+def test_eval_compares_text_and_pixel_reranking_on_image_positives(library, tmp_path, monkeypatch, capsys):
+    """An image file and a PDF page as positives; the same questions with and without the VL reranker."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "shot", "question": QUERY, "positive": ["error-dialog.png"]},
+        {"id": "figure", "question": QUERY, "positive": [{"path": "manual.pdf", "page": 1}]},
+    ]), encoding="utf-8")
+    text_only, pixels = tmp_path / "text.toml", tmp_path / "pixels.toml"
+    text_only.write_text('mode = "lexical"\n')
+    pixels.write_text('mode = "lexical"\nvision_reranker = "scripted-red"\n')
+    real_load = IpponService.load_engine
+
+    def load_engine(self, role, model, **options):  # noqa: ANN001, ANN202
+        return RedPixelReranker() if role == "vision_reranker" else real_load(self, role, model, **options)
+
+    monkeypatch.setattr(IpponService, "load_engine", load_engine)
+    monkeypatch.setenv("IPPON_HOME", str(library.config.data_dir))
+    assert main(["eval", str(questions), "--config", f"text={text_only}", "--config", f"pixels={pixels}",
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["configs"]
+    # The screenshot first (1), the figure's page second, after the redder screenshot (1/2).
+    assert report["pixels"]["mrr@10"] == pytest.approx(0.75)
+    assert report["text"]["mrr@10"] <= 0.5  # the notes file's words come first without pixels

@@ -3,20 +3,22 @@
 NFKC, then Sudachi (core dictionary, split mode A, so 耐熱性能 is 耐熱 + 性能) with each word
 replaced by its normalized form (問合せ -> 問い合わせ, サーバ -> サーバー), then the katakana
 long-vowel rule Sudachi's dictionary leaves out (メモリー -> メモリ, コンピューター -> コンピュータ),
-then particles, auxiliaries, pronouns and question words are dropped. Two term lists come out:
+then particles, auxiliaries, pronouns and question words are dropped. Three term lists come out:
 
-- `words`: the normalized words, for an index that ranks whole words;
+- `words`: the normalized words, which rank whole words;
 - `grams`: character bigrams of each run of kept words (the normalized words written together,
-  so a compound's bigrams cross its word boundaries), for an index that finds any part of a
-  compound the dictionary does not split (裁判 in 裁判所) and survives segmentation differences.
+  so a compound's bigrams cross its word boundaries), which find any part of a compound the
+  dictionary does not split (裁判 in 裁判所) and survive segmentation differences;
+- `readings`: marked bigrams of how the kanji words are read, once each, which a query typed in
+  hiragana alone (ざいたくきんむ for 在宅勤務) searches.
 
-Both go into one space-separated column that LanceDB indexes with its `whitespace` tokenizer,
+All go into one space-separated column that LanceDB indexes with its `whitespace` tokenizer,
 so what the index holds is exactly what this module produced, and one BM25 query ranks by
-both. Measured on ../shared/ja-retrieval-dev (scripts/bench/search_quality.py), one index of
-words and bigrams together beat each alone and beat reciprocal rank fusion of the two.
+them all. Measured on ../shared/ja-retrieval-dev (scripts/bench/search_quality.py), one index
+of words and bigrams together beat each alone and beat reciprocal rank fusion of the two.
 
-Sudachi's dictionary takes a noticeable moment to load (about 0.15 s on a laptop, more on a cold
-disk), so the analyser is made on first use and kept for the process.
+Sudachi's dictionary takes a moment to load (about 0.1 s), so the analyser is made on first use
+and kept for the process.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ _KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
 _WORD_CHARS = re.compile(r"\w")
 _ASCII_WORD = re.compile(r"[\x21-\x7e]+")
 _SPACE = re.compile(r"\s+")
+_FALLBACK_WORD = re.compile(r"\w+")
 
 
 class AnalysisError(IpponError):
@@ -164,7 +167,13 @@ class JapaneseAnalyzer:
         last_end = -1
         for offset, piece in _pieces(text):
             previous = ""
-            for morpheme in tokenizer.tokenize(piece):
+            try:
+                morphemes = tokenizer.tokenize(piece)
+            except Exception:  # noqa: BLE001 - text Sudachi refuses must still be searchable, never fail an ingest
+                kept += [Token(m.group().lower(), offset + m.start(), offset + m.end(), False)
+                         for m in _FALLBACK_WORD.finditer(piece)]
+                continue
+            for morpheme in morphemes:
                 surface = morpheme.surface()
                 term = self._term(morpheme, surface, previous)
                 previous = surface

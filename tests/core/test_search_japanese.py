@@ -246,3 +246,16 @@ def test_ippon_reindex_upgrades_an_old_library_and_keeps_its_files(tmp_path, cap
     # English stop words never rank either, whatever their case.
     assert analyzer().query_terms("What is THE backup schedule?").words == ["backup", "schedule"]
     assert [Path(h.path).name for h in store.search_lexical("the backup")] == ["notes.txt"]
+
+
+def test_text_sudachi_refuses_is_still_searchable_by_its_bigrams(monkeypatch):
+    from app.core.analysis import JapaneseAnalyzer
+
+    class Refusing:
+        def tokenize(self, text):  # noqa: ANN001, ANN202 - a stand-in for Sudachi's tokenizer
+            raise RuntimeError("input is too long")
+
+    analyser = JapaneseAnalyzer()
+    monkeypatch.setattr(analyser, "_tokenizer", lambda: Refusing())
+    analysis = analyser.analyse("耐熱性能の確認。Port 8080")
+    assert "耐熱" in analysis.grams and "性能" in analysis.grams and "8080" in analysis.words

@@ -90,8 +90,9 @@ class _Eta:
 
 def file_hash(path: str) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    with sources.reading.open_regular_file(path) as fh:  # a FIFO or /dev/zero raises, never blocks
-        while block := fh.read(1 << 20):
+    # Discovery has just found it a regular file; a swap since is caught on the open file.
+    with sources.reading.open_regular_file(path, just_listed=True) as fh:
+        while block := os.read(fh.fd, 1 << 20):
             digest.update(block)
     return digest.hexdigest()
 

@@ -46,22 +46,27 @@ class LinkPolicy:
     # The paths the user added (absolute, as on the disk). A root under one of them that was not
     # added itself (a watched folder's event path) is held to the outermost; any other root is an
     # added path, followed wherever it points.
-    added: tuple[str, ...] = ()
+    added: frozenset[str] = frozenset()
 
     def boundary(self, root: str) -> str:
         if root in self.added:
             return root  # a path the user added is theirs to follow, wherever it points
-        enclosing = [a for a in self.added if is_under(root, a)]
-        return min(enclosing, key=len) if enclosing else root
+        outermost, folder = root, os.path.dirname(root)
+        while True:  # up the folders, not through the list: `ippon add *.txt` adds thousands of paths
+            if folder in self.added:
+                outermost = folder
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return outermost
+            folder = parent
 
 
 def discover(root: str, *, links: LinkPolicy = LinkPolicy()) -> Iterator[Found | Problem]:
     """Every regular file under `root` (an absolute path as on the disk), or `root` itself when a file."""
     boundary = links.boundary(root)
-    real_boundary = os.path.realpath(boundary)
     if boundary != root and not links.follow_external:
         target = os.path.realpath(root)
-        if not is_under(target, real_boundary):
+        if not is_under(target, os.path.realpath(boundary)):
             yield Problem(normalize_path(root), _external_reason(target))
             return
     try:
@@ -74,7 +79,7 @@ def discover(root: str, *, links: LinkPolicy = LinkPolicy()) -> Iterator[Found |
         yield Problem(normalize_path(root), _reason(exc))
         return
     if stat.S_ISDIR(st.st_mode):
-        yield from _walk(root, {(st.st_dev, st.st_ino)}, None if links.follow_external else real_boundary)
+        yield from _walk(root, {(st.st_dev, st.st_ino)}, None if links.follow_external else os.path.realpath(boundary))
         return
     reason = not_regular_reason(st.st_mode)
     if reason is not None:

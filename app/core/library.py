@@ -58,7 +58,7 @@ class Library:
     def link_policy(self) -> LinkPolicy:
         """Symbolic links inside the roots stay inside them unless the configuration says otherwise."""
         return LinkPolicy(follow_external=self.config.follow_external_links,
-                          added=tuple(r.path for r in self.roots()))
+                          added=frozenset(r.path for r in self.roots()))
 
     def roots(self) -> list[Root]:
         if not self._roots_file.exists():

@@ -511,3 +511,13 @@ def test_the_list_of_unread_files_follows_links_as_the_ingest_does(tmp_path):
     assert unindexed_files([str(shared)]) == []
     (listed,) = unindexed_files([str(shared)], links=LinkPolicy(follow_external=True))
     assert listed.path == str(shared / "etc" / "budget.xlsx")
+
+
+def test_the_boundary_of_a_root_is_found_up_its_folders_among_thousands_of_added_paths():
+    from app.core.discovery import LinkPolicy
+
+    added = frozenset(f"/docs/f{i}.txt" for i in range(20_000)) | {"/docs", "/docs/sub"}
+    policy = LinkPolicy(added=added)
+    assert policy.boundary("/docs/f7.txt") == "/docs/f7.txt"  # added itself: followed wherever it points
+    assert policy.boundary("/docs/sub/new.txt") == "/docs"  # a watched folder's event: the outermost folder
+    assert policy.boundary("/elsewhere/x.txt") == "/elsewhere/x.txt"

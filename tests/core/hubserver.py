@@ -108,6 +108,7 @@ class FakeHub:
     trickle: dict[str, float] = field(default_factory=dict)  # file -> seconds between single bytes
     redirect_loop: set[str] = field(default_factory=set)  # files (or "/api/models") redirecting to themselves
     answers: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)  # scripted GET answers
+    hostile_list: str | None = None  # the file list: "endless", "trickle" or "nested" JSON
     log: list[Logged] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _url: str = ""  # kept after stop(), so a test can aim at a port where nothing listens any more
@@ -169,6 +170,8 @@ class _HubHandler(BaseHTTPRequestHandler):
         if path.startswith("/api/models/"):
             if "/api/models" in self.hub.redirect_loop:
                 return self._redirect_to_itself()
+            if self.hub.hostile_list is not None:
+                return self._hostile_list(self.hub.hostile_list)
             return self._model_info(path.removeprefix("/api/models/").split("/"), parse_qs(url.query))
         parts = path.lstrip("/").split("/")
         if len(parts) >= 5 and parts[2] == "resolve":
@@ -262,6 +265,26 @@ class _HubHandler(BaseHTTPRequestHandler):
             sent += len(piece)
             if delay:
                 time.sleep(delay)
+
+    def _hostile_list(self, kind: str) -> None:
+        if kind == "nested":
+            body = b'{"sha": "0", "siblings": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.close_connection = True
+        self.wfile.write(b'{"siblings": [')
+        while True:  # until the client goes away
+            self.wfile.write(b"[" if kind == "trickle" else b"[" * 65536)
+            self.wfile.flush()
+            if kind == "trickle":
+                time.sleep(0.05)
 
     def _redirect_to_itself(self) -> None:
         self.send_response(302)

@@ -77,6 +77,21 @@ def test_cli_import_of_a_linked_folder_is_one_line_and_exit_1(capsys, model_copy
     assert err.startswith("ippon: error: ") and f"a link to {secret}, outside the model folder" in err
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["endless", "trickle", "nested"])
+def test_a_hostile_file_list_is_bounded(hub, catalog, models_dir, monkeypatch, kind):
+    from app.core.models import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "MAX_LIST_BYTES", 2**20)
+    monkeypatch.setattr(hub_module, "LIST_SECONDS", 1.0)
+    hub.hostile_list = kind
+    expected = ("sent a file list of .* that is not one" if kind == "nested"
+                else f"sent more than 1 MB, or for longer than 1 s, as the file list of {GGUF_REPO}")
+    with pytest.raises(models.ModelsError, match=expected):
+        _pull(catalog, models_dir)
+    assert _no_files_left(models_dir)
+
+
 @pytest.mark.parametrize(("name", "listed_size", "reason"), [
     ("evil\0.gguf", None, "control characters"),
     ("a" * 300 + ".gguf", None, "longer than 200 bytes"),

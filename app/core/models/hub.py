@@ -25,6 +25,9 @@ HUB_CLIENT_REQUIREMENT = "huggingface-hub>=2.0,<3"
 # leaving room for the `.<hash>.part` suffix.
 MAX_NAME_BYTES = 200
 MAX_PATH_CHARS = 1000
+# A file list is JSON of a few hundred bytes per file: a large repo's is well under a megabyte.
+MAX_LIST_BYTES = 64 * 2**20
+LIST_SECONDS = 120.0
 _HEX = re.compile(r"[0-9a-f]+")
 
 IMPORT_HINT = N_("download the model on a machine with internet access and install it here with "
@@ -95,13 +98,12 @@ def repo_files(repo: str, *, revision: str = "main") -> RemoteRepo:
         raise offline_error(_("cannot download models: HF_HUB_OFFLINE is set"))
     require_hub_client()
     import httpx2
-    from huggingface_hub import HfApi
     from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, OfflineModeIsEnabled,
                                         RepositoryNotFoundError, RevisionNotFoundError)
 
     endpoint = hub_endpoint()
     try:
-        info = HfApi(endpoint=endpoint).model_info(repo, revision=revision, files_metadata=True, timeout=30)
+        info = _model_info(repo, revision, endpoint)
     except OfflineModeIsEnabled as exc:
         raise offline_error(_("cannot download models: HF_HUB_OFFLINE is set")) from exc
     except httpx2.TooManyRedirects as exc:
@@ -122,6 +124,42 @@ def repo_files(repo: str, *, revision: str = "main") -> RemoteRepo:
         raise ModelsError(f"the Hub at {endpoint} gave no commit for {repo}; is HF_ENDPOINT a Hugging Face Hub?")
     files = tuple(_remote_file(repo, s) for s in info.siblings or ())
     return RemoteRepo(repo, info.sha, files)
+
+
+def _model_info(repo: str, revision: str, endpoint: str):  # noqa: ANN202 - a huggingface_hub ModelInfo
+    """`HfApi.model_info(repo, revision=, files_metadata=True)`, the same request and the same errors,
+    but reading at most MAX_LIST_BYTES within LIST_SECONDS: that call reads whatever body a server
+    sends, for as long as it sends it."""
+    import json
+    import time
+    from urllib.parse import quote
+
+    import httpx2
+    from huggingface_hub.hf_api import ModelInfo
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    url = f"{endpoint}/api/models/{repo}/revision/{quote(revision, safe='')}"
+    deadline = time.monotonic() + LIST_SECONDS
+    body = bytearray()
+    with get_session().stream("GET", url, headers=build_hf_headers(), params={"blobs": True},
+                              timeout=30) as response:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_LIST_BYTES or time.monotonic() > deadline:
+                raise ModelsError(_("the Hub at {endpoint} sent more than {size} MB, or for longer than {seconds:g} s, "
+                                    "as the file list of {repo}; check HF_ENDPOINT and any proxy, or try again "
+                                    "later").format(endpoint=endpoint, size=MAX_LIST_BYTES // 2**20,
+                                                    seconds=LIST_SECONDS, repo=repo))
+        if response.status_code >= 400:
+            # The library's own error types, from the bytes read here (the answer was streamed).
+            hf_raise_for_status(httpx2.Response(response.status_code, headers=response.headers, content=bytes(body),
+                                                request=response.request))
+    try:
+        return ModelInfo(**json.loads(body))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise ModelsError(_("the Hub at {endpoint} sent a file list of {repo} that is not one ({error}); is "
+                            "HF_ENDPOINT a Hugging Face Hub?").format(endpoint=endpoint, repo=repo,
+                                                                      error=type(exc).__name__)) from None
 
 
 def _remote_file(repo: str, sibling) -> RemoteFile:  # noqa: ANN001 - a huggingface_hub RepoSibling

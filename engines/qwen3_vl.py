@@ -151,17 +151,20 @@ def vl_rerank_prompt(query: str | None, query_images: int, candidate: Candidate,
 DEFAULT_VL_EMBED_INSTRUCTION = "Represent the user's input."
 
 
+def vl_embed_instruction(instruction: str | None) -> str:
+    """The embedder's system turn: the instruction (or the default), ending in punctuation as the reference makes it."""
+    import unicodedata
+
+    text = (instruction or "").strip() or DEFAULT_VL_EMBED_INSTRUCTION
+    return text if unicodedata.category(text[-1]).startswith("P") else text + "."
+
+
 def vl_embed_prompt(item: Candidate, image_index: int = 0, instruction: str | None = None) -> list[PromptPart]:
     """Qwen3-VL-Embedding's prompt (QwenLM/Qwen3-VL-Embedding, src/models/qwen3_vl_embedding.py): the
     instruction as the system turn (a final full stop added when it ends without punctuation), the
     item's image then its text as the user turn, then the opened assistant turn, whose last token
     is pooled."""
-    import unicodedata
-
-    instruction = (instruction or "").strip() or DEFAULT_VL_EMBED_INSTRUCTION
-    if not unicodedata.category(instruction[-1]).startswith("P"):
-        instruction += "."
-    parts: list[PromptPart] = [Special(IM_START), Plain(f"system\n{instruction}"),
+    parts: list[PromptPart] = [Special(IM_START), Plain(f"system\n{vl_embed_instruction(instruction)}"),
                                Special(f"{IM_END}\n{IM_START}"), Plain("user\n")]
     if item.image is None and not item.text:
         parts.append(Plain("NULL"))

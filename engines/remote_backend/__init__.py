@@ -16,12 +16,14 @@ unsuitable server is reported at load rather than at first use.
 from .chat import RemoteChatModel
 from .client import API_KEY_ENV
 from .pooled import RemoteEmbedder, RemoteReranker
-from .vision import RemoteVisionReranker
+from .vision import RemoteVisionEmbedder, RemoteVisionReranker
 
-__all__ = ["API_KEY_ENV", "RemoteChatModel", "RemoteEmbedder", "RemoteReranker", "RemoteVisionReranker",
-           "load_chat_model", "load_embedder", "load_reranker", "load_vision_reranker"]
+__all__ = ["API_KEY_ENV", "RemoteChatModel", "RemoteEmbedder", "RemoteReranker", "RemoteVisionEmbedder",
+           "RemoteVisionReranker", "load_chat_model", "load_embedder", "load_reranker", "load_vision_embedder",
+           "load_vision_reranker"]
 
 load_chat_model = RemoteChatModel
 load_embedder = RemoteEmbedder
 load_reranker = RemoteReranker
 load_vision_reranker = RemoteVisionReranker
+load_vision_embedder = RemoteVisionEmbedder

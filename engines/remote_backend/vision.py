@@ -1,5 +1,12 @@
-"""Qwen3-VL-Reranker served by vLLM (`vllm serve Qwen/Qwen3-VL-Reranker-2B --runner pooling` with the
-model's reranker chat template), through POST /v1/rerank.
+"""Qwen3-VL-Reranker and Qwen3-VL-Embedding served by vLLM (`vllm serve ... --runner pooling`): POST
+/v1/rerank for the reranker, POST /v1/embeddings with chat `messages` for the embedder.
+
+Embedding: vLLM's embeddings request also takes `messages` (the chat form, for multimodal
+pooling models), rendered with the served model's chat template; Ippon sends the official
+Qwen3-VL-Embedding conversation (the instruction as the system turn, the image then the text
+as the user turn), one item per request, and normalises and cuts the vector here (Matryoshka).
+
+Reranking:
 
 vLLM's rerank request (vllm/entrypoints/pooling/score/protocol.py, RerankRequest) takes
 `documents` either as a list of strings or as one multimodal parameter, `{"content": [...]}`,
@@ -22,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import qwen3_vl
+from .. import qwen3, qwen3_vl
 from ..base import Candidate, CandidateFailure
 from ..errors import EngineError, RemoteError, UnsupportedError
 from .client import DEFAULT_TIMEOUT, RemoteClient, not_openai
@@ -91,6 +98,54 @@ class RemoteVisionReranker:
             raise RemoteError(f"the server at {endpoint} returned scores outside [0, 1]; is it serving "
                               "Qwen3-VL-Reranker with its yes/no head?")
         return out
+
+    def close(self) -> None:
+        """Nothing to release: every request has its own connection."""
+
+
+class RemoteVisionEmbedder:
+    def __init__(self, model: str, *, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 batch_size: int = 8) -> None:
+        self.name = str(model)
+        self.batch_size = batch_size
+        self._client = RemoteClient(url, api_key=api_key, timeout=timeout)
+        self.url = self._client.base
+        self.dim = len(self._vector(Candidate(text="dimension"), None))  # an early, clear error when it cannot embed
+        self.min_dim = min(qwen3.MIN_EMBED_DIM, self.dim)
+
+    def embed(self, items: Sequence[Candidate], *, instruction: str | None = None, dim: int | None = None,
+              failures: list[CandidateFailure] | None = None) -> np.ndarray:
+        dim = qwen3.check_embed_dim(dim, full=self.dim, minimum=self.min_dim, model=self.name)
+        rows = np.full((len(items), self.dim), np.nan, dtype=np.float32)
+        for i, item in enumerate(items):
+            try:
+                rows[i] = self._vector(item, instruction)
+            except qwen3_vl.ImageInputError as exc:
+                if failures is None:
+                    raise
+                failures.append(CandidateFailure(i, str(exc)))
+        return qwen3.normalize_rows(rows, dim)
+
+    def _vector(self, item: Candidate, instruction: str | None) -> np.ndarray:
+        system = qwen3_vl.vl_embed_instruction(instruction)
+        content: list[dict[str, Any]] = [image_part(item.image)] if item.image is not None else []
+        if item.text or not content:
+            content.append({"type": "text", "text": item.text or "NULL"})
+        endpoint = self._client.endpoint("embeddings")
+        answer = self._client.post_json("embeddings", {
+            "model": self.name, "encoding_format": "float",
+            "messages": [{"role": "system", "content": [{"type": "text", "text": system}]},
+                         {"role": "user", "content": content}]})
+        data = answer.get("data") if isinstance(answer, dict) else None
+        try:
+            vector = np.array(data[0]["embedding"], dtype=np.float32)
+        except (IndexError, KeyError, TypeError, ValueError):
+            raise not_openai(endpoint, "expected data[0].embedding, a list of numbers") from None
+        if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
+            raise RemoteError(f"the server at {endpoint} returned an unusable embedding")
+        if getattr(self, "dim", vector.size) != vector.size:
+            raise RemoteError(f"the server at {self.url} changed its embedding size from {self.dim} to {vector.size}")
+        return vector
 
     def close(self) -> None:
         """Nothing to release: every request has its own connection."""

@@ -76,3 +76,29 @@ def test_an_instruction_cannot_be_sent(fake):
     model = engines.load_vision_reranker("m", url=fake.url)
     with pytest.raises(UnsupportedError, match="no instruction"):
         model.score("q", [Candidate(text="d")], instruction="Find diagrams")
+
+
+def test_the_embedder_sends_the_official_conversation(fake, tmp_path):
+    image = write_image(tmp_path / "a.png", seed=1)
+
+    def embeddings(handler):
+        body = fake.requests[-1][3]
+        user = body["messages"][1]["content"]
+        # A vector that tells what came: 1 for an image part, 2 for a text part, then padding.
+        vector = [1.0 if part["type"] == "image_url" else 2.0 for part in user] + [0.5] * 64
+        json_reply({"object": "list", "data": [{"index": 0, "embedding": vector[:64]}]})(handler)
+
+    fake.routes["POST", "/v1/embeddings"] = embeddings
+    model = engines.load_vision_embedder("qwen3-vl-embedding", url=fake.url)
+    assert model.dim == 64
+    failures: list[CandidateFailure] = []
+    vectors = model.embed([Candidate(text="東京"), Candidate(text="図", image=image),
+                           Candidate(image=tmp_path / "missing.png")], instruction="Find diagrams",
+                          dim=32, failures=failures)
+    bodies = fake.posted("/v1/embeddings")
+    assert bodies[1]["messages"][0] == {"role": "system", "content": [{"type": "text", "text": "Find diagrams."}]}
+    image_part_, text_part = bodies[2]["messages"][1]["content"]
+    assert decode_image(image_part_).size == (128, 64) and text_part == {"type": "text", "text": "図"}
+    assert vectors.shape == (3, 32) and np.isnan(vectors[2]).all()
+    np.testing.assert_allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-6)
+    assert [f.index for f in failures] == [2] and "missing.png" in failures[0].reason

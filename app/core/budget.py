@@ -47,7 +47,8 @@ class BudgetInputs:
     source_passage_tokens: int  # the cap on the passage of a source the LLM reads
     llm_tokens_per_s: float | None  # measured prefill speed; None when unknown
     rerank_tokens_per_s: float | None  # None when unknown or when there is no reranker
-    spent_s: float = 0.0  # already gone (retrieval) when the plan is made
+    spent_s: float = 0.0  # already gone (rewriting a follow-up) when the plan is made
+    llm_extra_tokens: int = 0  # what else the LLM reads: earlier turns of the conversation
     min_sources: int = 3  # an answer needs something to read, even past the target
     explicit_top_k: bool = False
     explicit_candidates: bool = False
@@ -81,7 +82,7 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
                           reasons=tuple(reasons))
     llm_speed = i.llm_tokens_per_s
     available = max(0.0, i.target_s - i.spent_s - FIRST_TOKEN_MARGIN_S)
-    fixed_s = LLM_FIXED_TOKENS / llm_speed
+    fixed_s = (LLM_FIXED_TOKENS + i.llm_extra_tokens) / llm_speed
     wanted_s = fixed_s + i.top_k * passage / llm_speed
     floor_s = fixed_s + min(i.min_sources, i.top_k) * passage / llm_speed
 

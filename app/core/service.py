@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..locale import _
 from . import models
 from .answer import AskDone, AskEvent, answer_question
 from .budget import BudgetInputs, BudgetPlan, focus_sources, plan_budget
-from .conversation import ask_in_thread, search_in_thread
+from .conversation import HISTORY_SHARE, answered, ask_in_thread, pack_history, search_in_thread
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
 from .library import Library
@@ -149,21 +150,31 @@ class IpponService:
         models = {role: Path(str(name)).name for role, name in (("llm", self.config.llm),
                   ("embedder", self.config.embedder), ("reranker", self.config.reranker)) if name}
         yield from ask_in_thread(self.threads, question, thread_id=thread, llm=self._llm, models=models,
-                                 search=self._answer_search(retrieval), retrieval=_settings_dict(retrieval),
+                                 search=self._answer_search(retrieval,
+                                                            history_tokens=self._history_tokens(thread, chat)),
+                                 retrieval=_settings_dict(retrieval),
                                  chat=chat, cancel=cancel)
 
-    def _answer_search(self, retrieval: RetrievalSettings) -> Callable[[str], Retrieval]:
-        """The search an answer reads from: within the latency budget, unless it is off."""
-        plan = self.answer_plan(retrieval)
-        if plan is None:
+    def _answer_search(self, retrieval: RetrievalSettings, *, history_tokens: int = 0) -> Callable[[str], Retrieval]:
+        """The search an answer reads from: within the latency budget, unless it is off. The plan is made
+        when the search runs, so time already spent (rewriting a follow-up) counts against the budget."""
+        if self.answer_plan(retrieval) is None:  # measures each model's speed on first use, before the clock starts
             return lambda q: self.search(q, retrieval)
-        settings = replace(retrieval, rerank_limit=plan.rerank, rerank_passage_tokens=self.config.rerank_passage_tokens)
-        return lambda q: focus_sources(self.search(q, settings), q, plan,
-                                       passage_tokens=self.config.source_passage_tokens)
+        started = time.perf_counter()
 
-    def answer_plan(self, retrieval: RetrievalSettings) -> BudgetPlan | None:
+        def search(question: str) -> Retrieval:
+            plan = self.answer_plan(retrieval, history_tokens=history_tokens, spent_s=time.perf_counter() - started)
+            settings = replace(retrieval, rerank_limit=plan.rerank,
+                               rerank_passage_tokens=self.config.rerank_passage_tokens)
+            return focus_sources(self.search(question, settings), question, plan,
+                                 passage_tokens=self.config.source_passage_tokens)
+        return search
+
+    def answer_plan(self, retrieval: RetrievalSettings, *, history_tokens: int = 0,
+                    spent_s: float = 0.0) -> BudgetPlan | None:
         """How many candidates to rerank and how much the LLM reads to answer within `answer_seconds`, from
-        each model's speed on this machine (measured on first use, then kept). None when the budget is off."""
+        each model's speed on this machine (measured on first use, then kept). None when the budget is off.
+        `history_tokens`: earlier turns of the conversation the LLM reads too; `spent_s`: time already gone."""
         if not self.config.answer_seconds or not self.config.llm:
             return None
         from engines.llamacpp_backend.loading import default_threads
@@ -185,7 +196,17 @@ class IpponService:
             rerank_tokens_per_s=rerank_speed.tokens_per_s if rerank_speed else None,
             explicit_top_k="top_k" in retrieval.explicit, explicit_candidates="candidates" in retrieval.explicit,
             # A VL reranker's speed is not measured (it depends on the images): no budget then, as for a remote one.
-            has_reranker=reranker is not None or retriever.vision_reranker is not None))
+            has_reranker=reranker is not None or retriever.vision_reranker is not None,
+            llm_extra_tokens=history_tokens, spent_s=spent_s))
+
+    def _history_tokens(self, thread: str | None, chat: ChatSettings) -> int:
+        """Tokens of the earlier turns an answer in `thread` will read (as conversation.py packs them)."""
+        if not thread:
+            return 0
+        budget = int((self._llm.context_length - chat.max_tokens) * HISTORY_SHARE)
+        messages, _dropped = pack_history(answered(self.threads.get(thread).turns),
+                                          count_tokens=self._llm.count_tokens, budget=budget)
+        return sum(self._llm.count_tokens(m.content) for m in messages)
 
     def search_turn(self, question: str, *, retrieval: RetrievalSettings, thread: str | None = None
                     ) -> Iterator[AskEvent]:

@@ -186,3 +186,11 @@ def test_eval_reports_the_time_to_the_first_answer_token_beside_recall(budget_se
     assert "recall@5" in report.metrics and "answer_contains" in report.metrics
     first = report.latency_ms["first_token"]["p50"]
     assert first >= report.latency_ms["total"]["p50"] > 0  # search, then the LLM's first token
+
+
+def test_earlier_turns_and_time_already_spent_leave_less_for_the_rest():
+    plain = plan_budget(BASE)
+    with_history = plan_budget(replace(BASE, llm_extra_tokens=300))
+    late = plan_budget(replace(BASE, spent_s=2.5))
+    assert with_history.rerank + with_history.sources < plain.rerank + plain.sources
+    assert late.rerank < plain.rerank or late.sources < plain.sources

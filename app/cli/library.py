@@ -72,6 +72,9 @@ def _run_ingest(args: argparse.Namespace, work) -> int:  # noqa: ANN001 - a call
         for path, reason in summary.failures[:20]:
             print("  " + _("failed: {path}: {reason}").format(path=visible(path), reason=visible(reason)),
                   file=sys.stderr)
+        for path, reason in summary.skipped_paths[:20]:
+            print("  " + _("skipped: {path}: {reason}").format(path=visible(path), reason=visible(reason)),
+                  file=sys.stderr)
         if data["failed"]:
             print(_("See `ippon sources --errors` for every file that failed and why."), file=sys.stderr)
     return 0

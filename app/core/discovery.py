@@ -36,6 +36,7 @@ class Found:
 class Problem:
     path: str
     reason: str
+    skipped: bool = False  # passed over on purpose (a link leaving the folder), not a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def discover(root: str, *, links: LinkPolicy = LinkPolicy()) -> Iterator[Found |
     if boundary != root and not links.follow_external:
         target = os.path.realpath(root)
         if not is_under(target, os.path.realpath(boundary)):
-            yield Problem(normalize_path(root), _external_reason(target))
+            yield Problem(normalize_path(root), _external_reason(target), skipped=True)
             return
     try:
         st = os.stat(root)
@@ -114,7 +115,7 @@ def _walk(folder: str, seen: set[tuple[int, int]], boundary: str | None) -> Iter
         if boundary is not None and entry.is_symlink():
             target = os.path.realpath(path)
             if not is_under(target, boundary):
-                yield Problem(normalize_path(path), _external_reason(target))
+                yield Problem(normalize_path(path), _external_reason(target), skipped=True)
                 continue
         if stat.S_ISDIR(st.st_mode):
             key = (st.st_dev, st.st_ino)
@@ -130,8 +131,8 @@ def _walk(folder: str, seen: set[tuple[int, int]], boundary: str | None) -> Iter
 
 def _external_reason(target: str) -> str:
     shown = target.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return _("skipped: a symbolic link to {target}, outside the added folder (set follow_external_links = true "
-             "to follow such links)").format(target=shown)
+    return _("a symbolic link to {target}, outside the added folder: not followed (set follow_external_links = "
+             "true to follow such links)").format(target=shown)
 
 
 def _utf8(path: str) -> bool:
@@ -152,4 +153,3 @@ def _reason(exc: OSError) -> str:
 
 def is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-

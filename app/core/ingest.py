@@ -67,15 +67,16 @@ class IngestSummary:
     unchanged: int = 0
     removed: int = 0
     failed: int = 0
-    skipped: int = 0  # files of unknown types
+    skipped: int = 0  # files of unknown types, and links not followed
     chunks: int = 0  # chunks written in this run
     vectors: int = 0  # vectors computed in this run
     cancelled: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    skipped_paths: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of links not followed
 
     def as_dict(self) -> dict[str, int | bool]:
         data = asdict(self)
-        del data["failures"]
+        del data["failures"], data["skipped_paths"]
         return data
 
 
@@ -112,7 +113,7 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
             if excluded is not None and excluded(item.path):
                 continue
             if isinstance(item, Problem):
-                summary.failures.append((item.path, item.reason))
+                (summary.skipped_paths if item.skipped else summary.failures).append((item.path, item.reason))
                 continue
             listed.add(item.path)
             if sources.format_for(Path(item.path)) is None:
@@ -121,9 +122,10 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
                 found.append(item)
     # A link skipped under one root may be a root of its own, which the user chose to follow.
     summary.failures = [(path, reason) for path, reason in summary.failures if path not in listed]
+    summary.skipped_paths = [(path, reason) for path, reason in summary.skipped_paths if path not in listed]
     stored = {s.path: s for s in store.sources()}
     chunk_counts = store.chunk_counts()
-    present = {f.path for f in found} | {p for p, _ in summary.failures}
+    present = {f.path for f in found} | {p for p, _ in summary.failures + summary.skipped_paths}
     if prune:
         normalized = [normalize_path(root) for root in roots]
         gone = [s.source_id for path, s in stored.items()
@@ -148,8 +150,10 @@ def index_paths(store: LibraryStore, roots: Sequence[str], *, chunking: Chunking
         if progress is not None:
             progress(IngestProgress("index", done, len(found), item.path, summary.chunks, eta(done)))
     store.write_files(pending)
-    new_problems = _record_problems(store, summary.failures, stored)
+    new_problems = (_record_problems(store, summary.failures, stored)
+                    + _record_problems(store, summary.skipped_paths, stored, status="skipped"))
     summary.failed += len(summary.failures)
+    summary.skipped += len(summary.skipped_paths)
     if summary.added or summary.updated or summary.removed or summary.chunks or new_problems:
         store.optimize()
     return summary
@@ -222,15 +226,15 @@ def _chunks_for(record: SourceRecord, doc: ParsedDocument, chunking: ChunkingSet
 
 
 def _record_problems(store: LibraryStore, problems: list[tuple[str, str]],
-                     stored: dict[str, SourceRecord]) -> int:
+                     stored: dict[str, SourceRecord], *, status: str = "failed") -> int:
     """Files that could not even be listed (broken links, loops, bad names) are shown as failed sources.
     Returns how many were new or changed."""
     now = datetime.now(timezone.utc)
     updates = [FileUpdate(SourceRecord(source_id=source_id_for(path), path=path, format="", size=0, mtime_ns=0,
-                                       content_hash="", status="failed", error=f"{path}: {reason}",
+                                       content_hash="", status=status, error=f"{path}: {reason}",
                                        indexed_at=now))
                for path, reason in problems
-               if path not in stored or stored[path].error != f"{path}: {reason}"]
+               if path not in stored or stored[path].error != f"{path}: {reason}" or stored[path].status != status]
     store.write_files(updates)
     return len(updates)
 

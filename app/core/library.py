@@ -198,4 +198,4 @@ class Library:
 
     def sources(self, *, errors_only: bool = False) -> list[SourceRecord]:
         records = self.store.sources()
-        return [s for s in records if s.status == "failed"] if errors_only else records
+        return [s for s in records if s.status != "indexed"] if errors_only else records  # failed or skipped

@@ -98,14 +98,15 @@ class SourcesPanel(QWidget):
         failed = sum(1 for r in records if r.status == "failed")
         chunks = sum(r.chunks for r in records)
         self.title.setText(self.tr("{files} files, {chunks} chunks, {failed} failed, {skipped} skipped")
-                           .format(files=len(records), chunks=chunks, failed=failed, skipped=len(unindexed)))
+                           .format(files=len(records), chunks=chunks, failed=failed,
+                                   skipped=len(unindexed) + sum(1 for r in records if r.status == "skipped")))
         self.empty.setVisible(not records and not unindexed)
         self.tree.setVisible(bool(records or unindexed))
         self.apply_filter(self.filter.text())
 
     @staticmethod
     def _rows(records: list[SourceRecord], unindexed: list[UnindexedFile]):  # noqa: ANN205 - tuples for the tree
-        rows = [(r.path, "indexed" if r.status == "indexed" else "failed",
+        rows = [(r.path, r.status if r.status in ("indexed", "skipped") else "failed",
                  str(r.chunks) if r.status == "indexed" else "", _reason(r)) for r in records]
         rows += [(u.path, "skipped", "", u.reason) for u in unindexed]
         return sorted(rows)

@@ -331,12 +331,14 @@ def test_links_leading_out_of_an_added_folder_are_skipped_with_the_reason(tmp_pa
     summary = service.add([shared])
     assert service.search_keywords("秘密") == [] and service.search_keywords("日記") == []
     assert {Path(h.path).name for h in service.search_keywords("共有フォルダ自身")} == {"own.txt"}
-    assert summary.added == 2  # inner/own.txt and alias/own.txt
-    errors = _errors(service)
-    assert set(errors) == {"p.txt", "etc"}
+    assert (summary.added, summary.failed, summary.skipped) == (2, 0, 2)  # inner/own.txt and alias/own.txt
     secret = os.path.realpath(tmp_path / "outside" / "secret.txt")
-    assert errors["p.txt"] == (f"{shared / 'p.txt'}: skipped: a symbolic link to {secret}, outside the added "
-                               "folder (set follow_external_links = true to follow such links)")
+    reason = (f"a symbolic link to {secret}, outside the added folder: not followed (set follow_external_links "
+              "= true to follow such links)")
+    assert (str(shared / "p.txt"), reason) in summary.skipped_paths
+    listed = {Path(s.path).name: (s.status, s.error) for s in service.sources() if s.status != "indexed"}
+    assert set(listed) == {"p.txt", "etc"}
+    assert listed["p.txt"] == ("skipped", f"{shared / 'p.txt'}: {reason}")
 
 
 def test_the_setting_follows_links_out_of_the_folder(tmp_path):
@@ -381,8 +383,8 @@ def test_a_link_dropped_into_a_watched_folder_is_not_followed(tmp_path):
     try:
         _wait(updates, lambda s: s.unchanged == 2)
         os.symlink(tmp_path / "outside" / "private" / "diary.txt", shared / "dropped.txt")
-        summary = _wait(updates, lambda s: s.failed >= 1)
-        (reason,) = [r for p, r in summary.failures if p.endswith("dropped.txt")]
+        summary = _wait(updates, lambda s: s.skipped >= 1)
+        (reason,) = [r for p, r in summary.skipped_paths if p.endswith("dropped.txt")]
         assert "outside the added folder" in reason
         assert service.search_keywords("日記") == []
     finally:
@@ -416,7 +418,9 @@ def test_the_whole_attack_corpus_adds_without_hanging_and_every_attack_has_its_r
     for name, reason in expected.items():
         assert reason in errors[name], (name, errors[name])
     assert summary.added == 4  # the four oddly named text files
-    assert summary.failed == len(expected)
+    links = {name for name, reason in expected.items() if reason == "outside the added folder"}
+    assert (summary.failed, summary.skipped) == (len(expected) - len(links), len(links))
+    assert {Path(s.path).name for s in service.sources() if s.status == "skipped"} == links
 
 
 def test_a_large_picture_that_compresses_well_is_not_taken_for_a_bomb(tmp_path):
@@ -521,3 +525,18 @@ def test_the_boundary_of_a_root_is_found_up_its_folders_among_thousands_of_added
     assert policy.boundary("/docs/f7.txt") == "/docs/f7.txt"  # added itself: followed wherever it points
     assert policy.boundary("/docs/sub/new.txt") == "/docs"  # a watched folder's event: the outermost folder
     assert policy.boundary("/elsewhere/x.txt") == "/elsewhere/x.txt"
+
+
+def test_ippon_add_and_sources_name_the_links_they_skipped(tmp_path, capsys, monkeypatch):
+    from app.cli import main
+
+    shared = _linked_folder(tmp_path)
+    monkeypatch.setenv("IPPON_HOME", str(tmp_path / "cli-home"))
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["add", str(shared), "--no-vectors"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 added" in out and "2 skipped" in out
+    assert f"  skipped: {shared / 'p.txt'}: a symbolic link to " in err
+    assert main(["sources", "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped" in out and "outside the added folder: not followed" in out

@@ -10,6 +10,7 @@ position's logits.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..base import Candidate, CandidateFailure
 from ..errors import EngineError, ModelFileError, WrongModelError
 from .gguf_header import read_gguf_header
 from .loading import default_threads, import_llama_cpp
+from .vision_prefix import Unit, prompt_units, shared_prefix
 
 _PROJECTOR = "qwen3vl_merger"
 
@@ -147,18 +149,99 @@ class LlamaCppVisionReranker(_MtmdModel):
               query_images: Sequence[str | Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
         query_pixels = [qwen3_vl.load_image(p) for p in query_images]  # a bad query image fails the call
         scores = np.full(len(candidates), np.nan, dtype=np.float32)
+        ready: list[tuple[int, list[qwen3_vl.PromptPart], list[Any]]] = []
         for i, candidate in enumerate(candidates):
             try:
                 pixels = query_pixels + ([qwen3_vl.load_image(candidate.image)] if candidate.image else [])
-                parts, _ = qwen3_vl.vl_rerank_prompt(query, len(query_pixels), candidate, instruction)
-                diff = self._logit_diff(parts, pixels)
-            except (qwen3_vl.ImageInputError, EngineError) as exc:
+            except qwen3_vl.ImageInputError as exc:
                 if failures is None:
                     raise
                 failures.append(CandidateFailure(i, str(exc)))
                 continue
-            scores[i] = qwen3.p_yes(np.array([diff]), np.array([0.0]))[0]
+            parts, _ = qwen3_vl.vl_rerank_prompt(query, len(query_pixels), candidate, instruction)
+            ready.append((i, parts, pixels))
+        for start in range(0, len(ready), self.batch_size):
+            batch = ready[start:start + self.batch_size]
+            try:
+                diffs = self._batch_logit_diffs(batch, n_query_images=len(query_pixels))
+            except EngineError:
+                if len(batch) == 1 and failures is None:
+                    raise
+                diffs = self._one_by_one(batch, failures)  # find the candidate that failed, score the others
+            for (i, _, _), diff in zip(batch, diffs, strict=True):
+                scores[i] = qwen3.p_yes(np.array([diff]), np.array([0.0]))[0]
         return scores
+
+    def _one_by_one(self, batch: list[tuple[int, list[qwen3_vl.PromptPart], list[Any]]],
+                    failures: list[CandidateFailure] | None) -> list[float]:
+        diffs = []
+        for i, parts, pixels in batch:
+            try:
+                diffs.append(self._logit_diff(parts, pixels))
+            except EngineError as exc:
+                if failures is None:
+                    raise
+                failures.append(CandidateFailure(i, str(exc)))
+                diffs.append(float("nan"))
+        return diffs
+
+    def _batch_logit_diffs(self, batch: list[tuple[int, list[qwen3_vl.PromptPart], list[Any]]], *,
+                           n_query_images: int) -> list[float]:
+        """logit(yes) - logit(no) per prompt; what they all start with decoded once (vision_prefix.py)."""
+        lib, mtmd = self._lib, self._mtmd
+        with contextlib.ExitStack() as stack:
+            prompts = []
+            for _, parts, pixels in batch:
+                chunks = stack.enter_context(_Chunks(self, parts, pixels))
+                n_tokens = mtmd.mtmd_helper_get_n_tokens(chunks.handle)
+                if n_tokens > self.max_tokens:
+                    raise EngineError(f"{self.name}: the prompt takes {n_tokens} tokens, more than the "
+                                      f"{self.max_tokens} the context holds")
+                prompts.append(prompt_units(mtmd, chunks.handle))
+            whole, partial = shared_prefix(prompts, n_query_images)
+            ctx = self._llama._ctx.ctx  # noqa: SLF001
+            memory = lib.llama_get_memory(ctx)
+            lib.llama_memory_clear(memory, True)
+            position = 0
+            for unit in prompts[0][:whole]:
+                position = self._decode_unit(unit, unit.tokens, position, logits=False)
+            if partial:
+                position = self._decode_unit(prompts[0][whole], prompts[0][whole].tokens[:partial], position,
+                                             logits=False)
+            diffs = []
+            for units in prompts:
+                lib.llama_memory_seq_rm(memory, 0, position, -1)  # the previous prompt's own part
+                at, rest = position, units[whole:]
+                for k, unit in enumerate(rest):
+                    tokens = unit.tokens[partial:] if k == 0 and unit.tokens is not None else unit.tokens
+                    if tokens is not None and not tokens:
+                        continue
+                    at = self._decode_unit(unit, tokens, at, logits=k == len(rest) - 1)
+                logits = lib.llama_get_logits_ith(ctx, -1)
+                diffs.append(float(logits[self._yes]) - float(logits[self._no]))
+            return diffs
+
+    def _decode_unit(self, unit: Unit, tokens: Sequence[int] | None, position: int, *, logits: bool) -> int:
+        """Decode text tokens (or an image chunk) at `position`; the position after it."""
+        if tokens is None:
+            new_position = self._lib.llama_pos(0)
+            rc = self._mtmd.mtmd_helper_eval_chunk_single(self._ctx, self._llama._ctx.ctx, unit.chunk,  # noqa: SLF001
+                                                          position, 0, self.max_tokens, logits,
+                                                          ctypes.byref(new_position))
+            if rc != 0:
+                raise EngineError(f"{self.name}: llama.cpp failed to evaluate an image (code {rc})")
+            return int(new_position.value)
+        batch = self._llama._batch  # noqa: SLF001 - the library's own batch, as the text engines use it
+        batch.reset()
+        batch.add_sequence(list(tokens), 0, False)
+        for i in range(len(tokens)):
+            batch.batch.pos[i] = position + i  # text positions: the same on every M-RoPE axis
+        batch.batch.logits[len(tokens) - 1] = logits
+        try:
+            self._llama._ctx.decode(batch)  # noqa: SLF001
+        except RuntimeError as exc:
+            raise EngineError(f"{self.name}: llama.cpp failed to evaluate the prompt ({exc})") from exc
+        return position + len(tokens)
 
     def prompt_ids(self, query: str, candidate: Candidate, *, instruction: str | None = None,
                    query_images: Sequence[str | Path] = ()) -> list[int]:

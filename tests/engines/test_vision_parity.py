@@ -119,3 +119,38 @@ def test_mlx_scores_match_transformers(vl_mlx, reference, images, quant, toleran
             assert abs(got - ref.score) <= tolerance, (quant, query, candidate, got, ref.score)
     finally:
         model.close()
+
+
+@pytest.mark.parametrize("query_images", [[], ["big"]])
+def test_a_batch_shares_its_prefix_and_keeps_every_score(llama_f16, reference, images, query_images, monkeypatch):
+    from engines.llamacpp_backend import vision, vision_prefix
+
+    shared = []
+    real = vision_prefix.shared_prefix
+
+    def spy(prompts, n_query_images):
+        shared.append(real(prompts, n_query_images))
+        return shared[-1]
+
+    monkeypatch.setattr(vision, "shared_prefix", spy)
+    q_images = [images[name] for name in query_images]
+    candidates = [Candidate(text=DOC), Candidate(image=images["wide"]), Candidate(text="図1", image=images["tall"]),
+                  Candidate(text="短い")]
+    batched = llama_f16.score(QUERY, candidates, query_images=q_images)
+    whole, partial = shared[0]
+    assert whole + partial > 0 and (whole >= 2 if q_images else True)  # the query image is decoded once
+    alone = [llama_f16.score(QUERY, [c], query_images=q_images)[0] for c in candidates]
+    np.testing.assert_allclose(batched, alone, atol=1e-4)
+    for got, c in zip(batched, candidates, strict=True):
+        ref = reference.score(QUERY, c.text, query_images=q_images, doc_images=[c.image] if c.image else [])
+        assert abs(got - ref.score) <= 0.01
+
+
+def test_shared_prefix_stops_where_the_token_ids_differ():
+    from engines.llamacpp_backend.vision_prefix import Unit, shared_prefix
+
+    a = [Unit(None, (1, 2, 3)), Unit(None, None, 0), Unit(None, (4, 5, 6)), Unit(None, None, 1), Unit(None, (9,))]
+    b = [Unit(None, (1, 2, 3)), Unit(None, None, 0), Unit(None, (4, 5, 7, 8))]
+    assert shared_prefix([a, b], n_query_images=1) == (2, 2)
+    assert shared_prefix([a, b], n_query_images=0) == (1, 0)  # a document's image is never shared
+    assert shared_prefix([b, b], n_query_images=1) == (0, 0)  # nothing would be left to read logits from

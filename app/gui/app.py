@@ -14,6 +14,7 @@ from ..core.service import IpponService
 from ..errors import IpponError
 from .i18n import install_translations
 from .main_window import MainWindow
+from .single_instance import SingleInstance, ask_running_instance
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +40,10 @@ def run_gui(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     app = application()
     try:
-        service = IpponService(load_config())
+        config = load_config()
+        if not args.screenshot and ask_running_instance(config.data_dir):
+            return 0  # the Ippon already running on this data folder came forward instead
+        service = IpponService(config)
     except IpponError as exc:
         QMessageBox.critical(None, "Ippon", str(exc))
         return 1
@@ -47,6 +51,8 @@ def run_gui(argv: list[str]) -> int:
     try:
         if args.screenshot:
             return screenshot(window, args)
+        window.single_instance = SingleInstance(config.data_dir, window)
+        window.single_instance.activated.connect(window.bring_forward)
         window.show()
         window.first_run()
         return app.exec()

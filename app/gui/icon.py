@@ -1,20 +1,19 @@
-"""The app's icon, drawn rather than shipped: a vermilion disc with 一 (ippon, "one")."""
+"""The app's icon: 一 (ippon, "one") as a single brush stroke, drawn as SVG in resources/icon.svg."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from pathlib import Path
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon, QPixmap
+
+ICON_FILE = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
 
 
-def app_icon(size: int = 128) -> QIcon:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(QColor("#d9381e"))
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.drawEllipse(QRectF(4, 4, size - 8, size - 8))
-    painter.setPen(QPen(QColor("white"), size * 0.09, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-    painter.drawLine(int(size * 0.27), int(size * 0.52), int(size * 0.73), int(size * 0.48))
-    painter.end()
-    return QIcon(pixmap)
+def app_icon() -> QIcon:
+    """The icon for the window, the Dock and the tray (rendered sharp at every size by Qt's SVG engine)."""
+    return QIcon(str(ICON_FILE))
+
+
+def icon_pixmap(size: int) -> QPixmap:
+    return app_icon().pixmap(QSize(size, size))

@@ -27,6 +27,7 @@ from .serve_switch import ServeControl
 from .settings_dialog import SettingsDialog
 from .sources_panel import SourcesPanel
 from .tasks import Op, TaskRunner
+from .theme import apply_appearance, load_appearance, save_appearance
 from .tray import TrayController
 from .citations import open_at_page
 from .thread_session import ThreadSession
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("Ippon", "Ippon")
         self.runner = TaskRunner(self)
         self.serve_control = ServeControl(service, self)  # the settings' local API switch
+        apply_appearance(QApplication.instance(), load_appearance(self.settings))
         self.setWindowTitle("Ippon 一本")
         self.setAcceptDrops(True)
         self._ingest: Op | None = None
@@ -299,7 +301,13 @@ class MainWindow(QMainWindow):
     # --- settings, drops, closing ---------------------------------------------------------------
 
     def edit_settings(self) -> None:
-        changes = SettingsDialog.ask(self.service.config, self)
+        changes = SettingsDialog.ask(self.service.config, self, appearance=load_appearance(self.settings))
+        if not changes:
+            return
+        look = changes.pop("appearance", None)
+        if look is not None:
+            save_appearance(self.settings, look)
+            apply_appearance(QApplication.instance(), look)
         if not changes:
             return
         try:

@@ -7,11 +7,14 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 
 from ..config import Config
 from .serve_switch import ServeSwitch
+from .theme import FONT_SIZES, Appearance
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, config: Config, parent: QWidget | None = None) -> None:
+    def __init__(self, config: Config, parent: QWidget | None = None, *,
+                 appearance: Appearance = Appearance()) -> None:
         super().__init__(parent)
+        self.appearance = appearance
         self.setWindowTitle(self.tr("Settings"))
         self.config = config
         form = QFormLayout(self)
@@ -44,6 +47,17 @@ class SettingsDialog(QDialog):
         self.threads = self._spin(0, 256, config.threads)
         self.threads.setSpecialValueText(self.tr("automatic"))
         form.addRow(self.tr("Threads"), self.threads)
+        self.theme = QComboBox()
+        for key, label in (("system", self.tr("Follow the system")), ("light", self.tr("Light")),
+                           ("dark", self.tr("Dark"))):
+            self.theme.addItem(label, key)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(appearance.theme)))
+        form.addRow(self.tr("Appearance"), self.theme)
+        self.font_size = QComboBox()
+        for pt in FONT_SIZES:
+            self.font_size.addItem(self.tr("System size") if pt == 0 else self.tr("{pt} pt").format(pt=pt), pt)
+        self.font_size.setCurrentIndex(max(0, self.font_size.findData(appearance.font_pt)))
+        form.addRow(self.tr("Text size"), self.font_size)
         serve = getattr(parent, "serve_control", None)  # the window's server, which outlives this dialog
         if serve is not None:
             form.addRow(self.tr("Local API"), ServeSwitch(serve))
@@ -69,10 +83,15 @@ class SettingsDialog(QDialog):
         values: dict[str, object] = {key: edit.text().strip() or None for key, edit in self.paths.items()}
         values.update(backend=self.backend.currentText(), remote_url=self.remote_url.text().strip() or None,
                       top_k=self.top_k.value(), chunk_tokens=self.chunk_tokens.value(), threads=self.threads.value())
-        return {k: v for k, v in values.items() if getattr(self.config, k) != v}
+        changes: dict[str, object] = {k: v for k, v in values.items() if getattr(self.config, k) != v}
+        look = Appearance(self.theme.currentData(), self.font_size.currentData())
+        if look != self.appearance:
+            changes["appearance"] = look  # the window's own setting, not config.toml's
+        return changes
 
     @classmethod
-    def ask(cls, config: Config, parent: QWidget | None = None) -> dict[str, object] | None:
+    def ask(cls, config: Config, parent: QWidget | None = None, *,
+            appearance: Appearance = Appearance()) -> dict[str, object] | None:
         """Show the dialog; the changes, or None when cancelled. Tests replace this method."""
-        dialog = cls(config, parent)
+        dialog = cls(config, parent, appearance=appearance)
         return dialog.changes() if dialog.exec() == QDialog.DialogCode.Accepted else None

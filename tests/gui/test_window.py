@@ -13,33 +13,7 @@ from app.config import Config
 from app.core.service import IpponService
 from app.gui.main_window import MainWindow
 
-RAG_DOCS = {"fuji.md": "# 富士山\n\n富士山の標高は3776メートルです。静岡県と山梨県にまたがります。",
-            "port.txt": "サーバーのポート番号は8080です。"}
-
-
-@pytest.fixture()
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def make(**config) -> MainWindow:
-        home = tmp_path / "home"
-        service = IpponService(Config(data_dir=home, models_dir=home / "models", threads=1, **config))
-        window = MainWindow(service, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-        qtbot.addWidget(window)
-        window._error = lambda exc: window.statusBar().showMessage(str(exc))  # no dialogs in tests
-        windows.append(window)
-        return window
-    yield make
-    for window in windows:
-        window.runner.cancel_all()
-        window.runner.wait()
-
-
-def _docs(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (root / name).write_text(text, encoding="utf-8")
-    return root
+from .conftest import RAG_DOCS, write_docs
 
 
 def _drop(window: MainWindow, paths: list[Path]) -> None:
@@ -56,7 +30,7 @@ def _drop(window: MainWindow, paths: list[Path]) -> None:
 
 def test_dropping_a_folder_adds_its_files_with_their_status(make_window, qtbot, tmp_path):
     window = make_window()
-    docs = _docs(tmp_path / "docs", {**RAG_DOCS, "empty.txt": ""})
+    docs = write_docs(tmp_path / "docs", {**RAG_DOCS, "empty.txt": ""})
     with qtbot.waitSignal(window.ingest_finished, timeout=60_000) as finished:
         _drop(window, [docs])
     assert finished.args[0].added == 2 and finished.args[0].failed == 1
@@ -69,7 +43,7 @@ def test_dropping_a_folder_adds_its_files_with_their_status(make_window, qtbot, 
 
 def test_ask_streams_the_answer_and_citations_open_the_right_text(make_window, qtbot, tmp_path, engine_models):
     window = make_window(llm=str(engine_models("llm-chat", "gguf")))
-    window.service.add([_docs(tmp_path / "docs", RAG_DOCS)])
+    window.service.add([write_docs(tmp_path / "docs", RAG_DOCS)])
     pieces = []
     window.controller.answer.connect(pieces.append)
     panel = window.ask_panel
@@ -95,7 +69,7 @@ def test_ask_streams_the_answer_and_citations_open_the_right_text(make_window, q
 
 def test_cancelling_an_ingest_stops_it_and_loses_nothing(make_window, qtbot, tmp_path):
     window = make_window()
-    docs = _docs(tmp_path / "many", {f"d{i:03d}.txt": f"文書{i}の本文です。" * 40 for i in range(300)})
+    docs = write_docs(tmp_path / "many", {f"d{i:03d}.txt": f"文書{i}の本文です。" * 40 for i in range(300)})
     cancelled_once = []
 
     def cancel_on_first(_event) -> None:
@@ -118,7 +92,7 @@ def test_cancelling_an_ingest_stops_it_and_loses_nothing(make_window, qtbot, tmp
 
 def test_closing_during_an_ingest_cancels_it_cleanly(make_window, qtbot, tmp_path):
     window = make_window()
-    docs = _docs(tmp_path / "many", {f"d{i:03d}.txt": f"別の文書{i}です。" * 40 for i in range(300)})
+    docs = write_docs(tmp_path / "many", {f"d{i:03d}.txt": f"別の文書{i}です。" * 40 for i in range(300)})
     window.add_paths([docs])
     qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=60_000)
     window.close()
@@ -143,7 +117,7 @@ def test_without_a_tray_quick_ask_lives_in_the_menu_and_is_announced_once(make_w
 
 def test_quick_ask_without_an_llm_shows_search_results(make_window, qtbot, tmp_path):
     window = make_window()
-    window.service.add([_docs(tmp_path / "docs", RAG_DOCS)])
+    window.service.add([write_docs(tmp_path / "docs", RAG_DOCS)])
     quick = window.quick_ask
     quick.show_and_focus()
     quick.question.setText("ポート番号")
@@ -158,7 +132,7 @@ def test_settings_changes_are_written_and_used(make_window, qtbot, monkeypatch, 
     from app.gui import settings_dialog
 
     monkeypatch.setenv("IPPON_HOME", str(window.service.config.data_dir))
-    monkeypatch.setattr(settings_dialog.SettingsDialog, "ask", classmethod(lambda cls, config, parent: {"top_k": 3}))
+    monkeypatch.setattr(settings_dialog.SettingsDialog, "ask", classmethod(lambda cls, config, parent, **kw: {"top_k": 3}))
     window.edit_settings()
     assert window.service.config.top_k == 3
     assert "top_k = 3" in (window.service.config.data_dir / "config.toml").read_text()

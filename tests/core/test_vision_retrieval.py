@@ -185,3 +185,18 @@ def test_eval_compares_text_and_pixel_reranking_on_image_positives(library, tmp_
     # The screenshot first (1), the figure's page second, after the redder screenshot (1/2).
     assert report["pixels"]["mrr@10"] == pytest.approx(0.75)
     assert report["text"]["mrr@10"] <= 0.5  # the notes file's words come first without pixels
+
+
+def test_ask_sources_carry_the_image_a_vl_reranker_saw(tmp_path):
+    from app.core.answer import pack_sources
+    from app.core.pixels import PixelNote
+    from app.core.retrieval import Result
+    from app.core.store import Hit
+
+    shot = Hit("c1", "s1", str(tmp_path / "shot.png"), "画面", None, None, None, 0, 2, 0.0)
+    note = Hit("c2", "s2", str(tmp_path / "notes.txt"), "本文", None, None, None, 0, 2, 0.0)
+    results = [Result(shot, 0.9, 1, None, 0.9, PixelNote(tmp_path / "shot.png")),
+               Result(note, 0.1, 2, None, 0.1, PixelNote(None))]
+    sources, dropped = pack_sources("画面は？", results, count_tokens=len, budget=10_000)
+    assert dropped == 0 and [s.image for s in sources] == [str(tmp_path / "shot.png"), None]
+    assert sources[0].as_dict()["image"] == str(tmp_path / "shot.png")

@@ -154,3 +154,17 @@ def test_shared_prefix_stops_where_the_token_ids_differ():
     assert shared_prefix([a, b], n_query_images=1) == (2, 2)
     assert shared_prefix([a, b], n_query_images=0) == (1, 0)  # a document's image is never shared
     assert shared_prefix([b, b], n_query_images=1) == (0, 0)  # nothing would be left to read logits from
+
+
+def test_mlx_runs_the_hugging_face_folder_as_it_is(vl_test_models, reference, images):
+    """A pulled original checkpoint (`ippon models pull --format hf`) needs no conversion for MLX."""
+    import engines
+
+    model = engines.load_vision_reranker(vl_test_models["vl-reranker"])  # a folder: the MLX backend
+    try:
+        for query, query_images, candidate in cases(images)[:3]:
+            ref = reference.score(query, candidate.text, query_images=query_images,
+                                  doc_images=[candidate.image] if candidate.image else [])
+            assert abs(model.score(query, [candidate], query_images=query_images)[0] - ref.score) <= 0.01
+    finally:
+        model.close()

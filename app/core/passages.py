@@ -4,29 +4,22 @@ words it shares with the question, within a token cap.
 The reranker's cost grows with every token it reads, and so does the LLM's time to its first
 token; most of a 400-token chunk says nothing about the question. The window is built from
 sentences (never cut inside one unless a single sentence is over the cap), starts at the
-sentence that shares the most with the question and grows towards the neighbour that shares
-more, so the matched words are always inside it. A chunk within the cap is kept whole.
+sentence holding the most of the question's words and grows towards the neighbour holding
+more, so the matched words are inside it. A chunk within the cap is kept whole.
 
-Query words are character bigrams of the NFKC text (the unit that finds parts of Japanese
-compounds with no dictionary), with particles and question words left out; matched ranges
-from the lexical index, where the caller has them, count first.
+The question's words are found as the keyword index finds them (snippets.match_ranges: the
+same analysis, so parts of compounds and spelling variants count, particles do not).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .chunking import split_sentences
+from .snippets import match_ranges
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
-
-# Kana-only function words: as bigrams they match nearly every sentence.
-_FUNCTION_WORDS = re.compile(r"について|とは|ですか|ますか|でしょうか|教えて|ください|ですが|ました|です|ます|"
-                             r"[のはがをにへとでもやかねよな]")
-_WORD_CHARS = re.compile(r"[\w\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,32 +33,19 @@ class Passage:
     whole: bool  # the chunk fitted the cap as it is
 
 
-def query_bigrams(query: str) -> frozenset[str]:
-    """The question's matching units: lower-cased NFKC character bigrams of its content words
-    (single characters stay single), particles and question words taken out."""
-    text = _FUNCTION_WORDS.sub(" ", unicodedata.normalize("NFKC", query).lower())
-    grams: set[str] = set()
-    for word in _WORD_CHARS.findall(text):
-        if len(word) == 1:
-            grams.add(word)
-        grams.update(word[i:i + 2] for i in range(len(word) - 1))
-    return frozenset(grams)
-
-
-def focus_passage(text: str, query: str | frozenset[str], *, max_tokens: int, count_tokens: TokenCounter,
-                  matches: Sequence[tuple[int, int]] = ()) -> Passage:
-    """The window of `text` that matters for `query`, at most `max_tokens` tokens.
-
-    `matches`, character ranges in `text` that the lexical index matched, count first; the
-    query's bigrams find the rest (and everything, when no ranges are given)."""
+def focus_passage(text: str, query: str, *, max_tokens: int, count_tokens: TokenCounter,
+                  matches: Sequence[tuple[int, int]] | None = None) -> Passage:
+    """The window of `text` that matters for `query`, at most `max_tokens` tokens. `matches`: where the
+    query's words stand in `text`, when the caller has them already (else they are found here)."""
     whole = count_tokens([text])[0]
     if whole <= max_tokens:
         return Passage(text, 0, len(text), whole, whole=True)
-    grams = query_bigrams(query) if isinstance(query, str) else query
+    if matches is None:
+        matches = match_ranges(query, text)
     spans = split_sentences(text) or [(0, len(text))]
     spans = [piece for span in spans for piece in _cut(text, span, max_tokens, count_tokens)]
     costs = count_tokens([text[a:b] for a, b in spans])
-    scores = [_score(text[a:b].lower(), grams) + 4 * _overlaps(a, b, matches) for a, b in spans]
+    scores = [_overlaps(a, b, matches) for a, b in spans]
     best = max(range(len(spans)), key=lambda i: (scores[i], -i))
     lo = hi = best
     used = costs[best]
@@ -81,10 +61,6 @@ def focus_passage(text: str, query: str | frozenset[str], *, max_tokens: int, co
             lo, used = left, used + costs[left]
     start, end = spans[lo][0], spans[hi][1]
     return Passage(text[start:end], start, end, used, whole=False)
-
-
-def _score(sentence: str, grams: frozenset[str]) -> int:
-    return sum(1 for g in grams if g in sentence)
 
 
 def _overlaps(start: int, end: int, matches: Sequence[tuple[int, int]]) -> int:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from app.core.budget import BudgetInputs, plan_budget
-from app.core.passages import focus_passage, query_bigrams
+from app.core.passages import focus_passage
 from app.core.speed import Speed, SpeedCache
 from engines.qwen3 import estimate_tokens
 
@@ -86,8 +86,12 @@ def test_a_short_chunk_is_kept_whole_and_a_long_sentence_is_cut_to_the_cap():
     assert passage.tokens <= 50 and passage.text.startswith("耐熱")
 
 
-def test_particles_and_question_words_are_not_query_words():
-    assert query_bigrams("保守点検について教えてください") == frozenset({"保守", "守点", "点検"})
+def test_the_passage_finds_spelling_variants_and_parts_of_compounds_as_search_does():
+    text = ("ご購入ありがとうございます。" * 6 + "サーバの再起動は管理画面から行います。" + "電源を確認してください。" * 6)
+    passage = focus_passage(text, "サーバーの再起動について", max_tokens=30, count_tokens=count)
+    assert "サーバの再起動" in passage.text
+    part = focus_passage(MANUAL, "耐熱", max_tokens=40, count_tokens=count)
+    assert "耐熱性能" in part.text
 
 
 def test_speeds_are_cached_per_model_file_and_measured_again_when_it_changes(tmp_path):

@@ -103,8 +103,10 @@ def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
     rec = service.recommend_models(ram_gb=args.assume_ram, chip=args.assume_chip, disk_gb=args.assume_disk,
                                    cores=args.assume_cores, gpu_gb=args.assume_gpu,
                                    catalog=args.catalog)
+    vision = service.recommend_vision_reranker(rec.machine, catalog=args.catalog)
     if args.json:
-        print(json.dumps(rec.as_dict(), ensure_ascii=False))
+        print(json.dumps({**rec.as_dict(), "vision_reranker": vision.as_dict() if vision else None},
+                         ensure_ascii=False))
         return 0
     m = rec.machine
     fmt = "MLX (Metal)" if m.apple_silicon else "GGUF (llama.cpp)"
@@ -120,6 +122,10 @@ def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
     print(_("Install them with:"))
     for pick in rec.picks():
         print(f"  ippon models pull {pick.entry.name} --format {pick.format} --quant {pick.quant} --use")
+    if vision is not None:
+        print(_("Optional, to judge screenshots and figures by their pixels: {name}").format(name=vision.entry.name))
+        print(f"            {vision.reason}")
+        print(f"  ippon models pull {vision.entry.name} --format hf --use")
     return 0
 
 

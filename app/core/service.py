@@ -356,6 +356,12 @@ class IpponService:
                                         gpu_gib=gpu_gb, apple_silicon=None if chip is None else chip == "apple")
         return models.recommend(machine, self.model_catalog(catalog))
 
+    def recommend_vision_reranker(self, machine: models.Machine, *, catalog: Path | None = None) -> Any:
+        """The Qwen3-VL-Reranker for `machine` (a picker Pick), or None where none fits."""
+        from .models.vision_pick import recommend_vision_reranker
+
+        return recommend_vision_reranker(machine, self.model_catalog(catalog))
+
     def installed_models(self) -> list[models.InstalledModel]:
         return models.installed_models(self.config.models_dir)
 

@@ -200,3 +200,31 @@ def test_ask_sources_carry_the_image_a_vl_reranker_saw(tmp_path):
     sources, dropped = pack_sources("画面は？", results, count_tokens=len, budget=10_000)
     assert dropped == 0 and [s.image for s in sources] == [str(tmp_path / "shot.png"), None]
     assert sources[0].as_dict()["image"] == str(tmp_path / "shot.png")
+
+
+@pytest.mark.parametrize(("ram_gb", "apple", "expected"), [
+    (6, False, None), (8, False, ("Qwen3-VL-Reranker-2B", "q8_0", "gguf")),
+    (16, True, ("Qwen3-VL-Reranker-2B", "8bit", "mlx")), (32, False, ("Qwen3-VL-Reranker-8B", "q8_0", "gguf")),
+])
+def test_the_picker_suggests_a_vl_reranker_by_ram(ram_gb, apple, expected):
+    from app.core.models import load_catalog
+    from app.core.models.catalog import GIB
+    from app.core.models.machine import Machine
+    from app.core.models.vision_pick import recommend_vision_reranker
+
+    pick = recommend_vision_reranker(Machine(int(ram_gb * GIB), apple, 500 * GIB), load_catalog())
+    if expected is None:
+        assert pick is None
+    else:
+        assert (pick.entry.name, pick.quant, pick.format) == expected and "GB" in pick.reason
+
+
+def test_models_recommend_adds_the_vl_reranker(capsys):
+    assert main(["models", "recommend", "--assume-ram", "32", "--assume-chip", "x86", "--assume-disk", "500",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["vision_reranker"]["name"] == "Qwen3-VL-Reranker-8B" and data["reranker"]["name"]
+    assert main(["models", "recommend", "--assume-ram", "8", "--assume-chip", "x86", "--assume-disk", "500"]) == 0
+    assert "ippon models pull Qwen3-VL-Reranker-2B --format hf --use" in capsys.readouterr().out
+    assert main(["models", "recommend", "--assume-ram", "6", "--assume-chip", "x86", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["vision_reranker"] is None

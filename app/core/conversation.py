@@ -55,17 +55,26 @@ def needs_rewrite(question: str, *, has_history: bool) -> bool:
     return any(m in question for m in FOLLOWUP_MARKERS_JA) or bool(_EN_MARKER.search(question))
 
 
-def _history_pair(turn: Turn) -> tuple[Message, Message]:
+def _history_pair(turn: Turn | EarlierTurn) -> tuple[Message, Message]:
     # An earlier answer's [n] pointed at that turn's sources; left in, it would read as this turn's.
     return Message("user", turn.question), Message("assistant", _CITATION_MARK.sub("", turn.answer).strip())
 
 
-def answered(turns: Sequence[Turn]) -> list[Turn]:
+@dataclass(frozen=True, slots=True)
+class EarlierTurn:
+    """A question and its answer from before the one asked, as a client holds them (an API conversation)."""
+
+    question: str
+    answer: str
+    status: str = "done"  # as a thread's Turn says it: it has its answer
+
+
+def answered(turns: Sequence[Turn | EarlierTurn]) -> list[Turn | EarlierTurn]:
     """The turns that can be history: finished with an answer."""
     return [t for t in turns if t.status == "done" and t.answer.strip()]
 
 
-def pack_history(turns: Sequence[Turn], *, count_tokens: Callable[[str], int], budget: int
+def pack_history(turns: Sequence[Turn | EarlierTurn], *, count_tokens: Callable[[str], int], budget: int
                  ) -> tuple[list[Message], int]:
     """The newest whole turns that fit `budget` tokens, in their order; and how many older ones were left out."""
     kept: list[tuple[Message, Message]] = []
@@ -81,7 +90,7 @@ def pack_history(turns: Sequence[Turn], *, count_tokens: Callable[[str], int], b
     return messages, len(turns) - len(kept)
 
 
-def rewrite_messages(question: str, turns: Sequence[Turn]) -> list[Message]:
+def rewrite_messages(question: str, turns: Sequence[Turn | EarlierTurn]) -> list[Message]:
     japanese = is_japanese(question)
     lines = []
     for turn in turns[-REWRITE_TURNS:]:
@@ -107,7 +116,7 @@ def clean_rewrite(reply: str, question: str) -> str:
     return line
 
 
-def rewrite_followup(question: str, turns: Sequence[Turn], llm: Any, *, cancel: CancelToken | None = None) -> str:
+def rewrite_followup(question: str, turns: Sequence[Turn | EarlierTurn], llm: Any, *, cancel: CancelToken | None = None) -> str:
     reply = ""
     for event in llm.chat(rewrite_messages(question, turns), settings=REWRITE_SETTINGS, cancel=cancel):
         if isinstance(event, ChatDone):
@@ -119,9 +128,9 @@ def rewrite_followup(question: str, turns: Sequence[Turn], llm: Any, *, cancel: 
 class AskTurn:
     """Sent right after the sources: where this question is kept and how it was understood."""
 
-    thread_id: str
-    turn_id: str
-    position: int
+    thread_id: str | None  # None when the question was not recorded (an API client holds its conversation)
+    turn_id: str | None
+    position: int  # 1, 2, … in the conversation, recorded or not
     question: str
     search_question: str  # the rewrite of a follow-up; else the question itself
     history_turns: int  # earlier turns the answer sees
@@ -136,12 +145,23 @@ class AskTurn:
 ThreadEvent = AskSources | AskTurn | AnswerDelta | ThinkingDelta | AskDone
 
 
-def ask_in_thread(store: ThreadStore, question: str, *, thread_id: str | None, llm: Any,
+def ask_in_thread(store: ThreadStore | None, question: str, *, thread_id: str | None, llm: Any,
                   search: Callable[[str], Retrieval], retrieval: dict[str, Any], chat: ChatSettings,
-                  models: dict[str, str], cancel: CancelToken | None = None) -> Iterator[ThreadEvent]:
-    """Answer `question` as the next turn of a thread (a new thread when `thread_id` is None)."""
-    thread = store.get(thread_id) if thread_id else None
-    history = answered(thread.turns) if thread else []
+                  models: dict[str, str], cancel: CancelToken | None = None,
+                  history: Sequence[Turn | EarlierTurn] | None = None, instructions: str = ""
+                  ) -> Iterator[ThreadEvent]:
+    """Answer `question` as the next turn of a thread (a new thread when `thread_id` is None).
+
+    `history`: the earlier turns as the caller holds them, in place of the thread's own. `store` None:
+    nothing is written (the AskTurn names no thread), yet follow-ups are understood the same way.
+    `instructions`: a client's own, placed after the answer's rule, never instead of it.
+    """
+    if store is None and thread_id:
+        raise ValueError("a thread needs the store to record in")
+    thread = store.get(thread_id) if store is not None and thread_id else None
+    if history is None:
+        history = thread.turns if thread else []
+    history = answered(history)
     notes: list[str] = []
     search_question = question
     rewrite_ms = None
@@ -156,12 +176,19 @@ def ask_in_thread(store: ThreadStore, question: str, *, thread_id: str | None, l
     messages, dropped = pack_history(history, count_tokens=llm.count_tokens, budget=budget)
     if dropped:
         notes.append(_("{n} earlier turn(s) did not fit the model's window and were left out").format(n=dropped))
+    events = answer_question(search_question, found, llm, settings=chat, cancel=cancel, history=messages,
+                             instructions=instructions)
+    extra_timings = {"rewrite_ms": rewrite_ms} if rewrite_ms else {}
+    if store is None:
+        yield from _unrecorded(events, turn=AskTurn(None, None, len(history) + 1, question, search_question,
+                                                    len(history) - dropped, dropped, notes),
+                               extra_timings=extra_timings)
+        return
     if thread is None:
         thread = store.create(question)
-    events = answer_question(search_question, found, llm, settings=chat, cancel=cancel, history=messages)
     yield from _recorded(store, events, thread=thread, question=question, search_question=search_question,
                          retrieval=retrieval, models=models, notes=notes, history_turns=len(history) - dropped,
-                         history_dropped=dropped, extra_timings={"rewrite_ms": rewrite_ms} if rewrite_ms else {})
+                         history_dropped=dropped, extra_timings=extra_timings)
 
 
 def search_in_thread(store: ThreadStore, question: str, *, thread_id: str | None, search: Callable[[str], Retrieval],
@@ -181,6 +208,15 @@ def search_in_thread(store: ThreadStore, question: str, *, thread_id: str | None
     yield from _recorded(store, events, thread=thread, question=question, search_question=question,
                          retrieval=retrieval, models={}, notes=notes, history_turns=0, history_dropped=0,
                          extra_timings={})
+
+
+def _unrecorded(events: Iterator[AskEvent], *, turn: AskTurn, extra_timings: dict[str, Any]
+                ) -> Iterator[ThreadEvent]:
+    """The answer's events with the turn after the sources, as `_recorded` sends them, and nothing written."""
+    yield next(events)
+    yield turn
+    for event in events:
+        yield replace(event, timings={**event.timings, **extra_timings}) if isinstance(event, AskDone) else event
 
 
 def _recorded(store: ThreadStore, events: Iterator[AskEvent], *, thread: Thread, question: str, search_question: str,

@@ -6,7 +6,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +22,7 @@ from ..locale import _
 from . import models
 from .answer import AskDone, AskEvent, answer_question
 from .budget import BudgetInputs, BudgetPlan, focus_sources, plan_budget
-from .conversation import HISTORY_SHARE, answered, ask_in_thread, pack_history, search_in_thread
+from .conversation import HISTORY_SHARE, EarlierTurn, answered, ask_in_thread, pack_history, search_in_thread
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
 from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
 from .library import Library
@@ -139,9 +139,16 @@ class IpponService:
         return self.retriever(rerank=settings.rerank).search(query, settings)
 
     def ask(self, question: str, *, retrieval: RetrievalSettings, chat: ChatSettings,
-            cancel: engines.CancelToken | None = None, thread: str | None = None) -> Iterator[AskEvent]:
+            cancel: engines.CancelToken | None = None, thread: str | None = None, record: bool = True,
+            history: Sequence[EarlierTurn] | None = None, instructions: str = "") -> Iterator[AskEvent]:
         """Retrieve, then stream a cited answer, kept as the next turn of `thread` (None: a new thread; its id
-        comes in an AskTurn event after the sources). Without an LLM configured this is an error, not a guess."""
+        comes in an AskTurn event after the sources). Without an LLM configured this is an error, not a guess.
+
+        `record=False` keeps no thread (an API client holds its own conversation); `history`, the earlier
+        turns as a client holds them, is what follow-ups lean on instead of the thread's; `instructions`
+        (a client's system message) follow the answer's rule, never replace it."""
+        if not record and thread:
+            raise IpponError(_("a conversation that is not recorded cannot continue thread {id}").format(id=thread))
         if not self.config.llm:
             raise IpponError(_("no answering model: set `llm` in config.toml to a Qwen3 GGUF file or MLX folder "
                                "(`ippon search` works without one)"))
@@ -149,11 +156,12 @@ class IpponService:
             self._llm = self.load_engine("chat", self.config.llm)
         models = {role: Path(str(name)).name for role, name in (("llm", self.config.llm),
                   ("embedder", self.config.embedder), ("reranker", self.config.reranker)) if name}
-        yield from ask_in_thread(self.threads, question, thread_id=thread, llm=self._llm, models=models,
-                                 search=self._answer_search(retrieval,
-                                                            history_tokens=self._history_tokens(thread, chat)),
-                                 retrieval=_settings_dict(retrieval),
-                                 chat=chat, cancel=cancel)
+        earlier = history if history is not None else self.threads.get(thread).turns if thread else []
+        extra_tokens = self._history_tokens(earlier, chat) + (self._llm.count_tokens(instructions) if instructions else 0)
+        yield from ask_in_thread(self.threads if record else None, question, thread_id=thread, llm=self._llm,
+                                 models=models, search=self._answer_search(retrieval, history_tokens=extra_tokens),
+                                 retrieval=_settings_dict(retrieval), chat=chat, cancel=cancel, history=history,
+                                 instructions=instructions)
 
     def _answer_search(self, retrieval: RetrievalSettings, *, history_tokens: int = 0) -> Callable[[str], Retrieval]:
         """The search an answer reads from: within the latency budget, unless it is off. The plan is made
@@ -199,13 +207,12 @@ class IpponService:
             has_reranker=reranker is not None or retriever.vision_reranker is not None,
             llm_extra_tokens=history_tokens, spent_s=spent_s))
 
-    def _history_tokens(self, thread: str | None, chat: ChatSettings) -> int:
-        """Tokens of the earlier turns an answer in `thread` will read (as conversation.py packs them)."""
-        if not thread:
+    def _history_tokens(self, turns: Sequence[Any], chat: ChatSettings) -> int:
+        """Tokens of the earlier turns an answer will read (as conversation.py packs them)."""
+        if not turns:
             return 0
         budget = int((self._llm.context_length - chat.max_tokens) * HISTORY_SHARE)
-        messages, _dropped = pack_history(answered(self.threads.get(thread).turns),
-                                          count_tokens=self._llm.count_tokens, budget=budget)
+        messages, _dropped = pack_history(answered(turns), count_tokens=self._llm.count_tokens, budget=budget)
         return sum(self._llm.count_tokens(m.content) for m in messages)
 
     def search_turn(self, question: str, *, retrieval: RetrievalSettings, thread: str | None = None

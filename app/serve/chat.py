@@ -23,8 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..core.answer import AskDone
+from ..core.conversation import AskTurn
 from ..locale import _
 from .http_errors import error_response
+from .rag_messages import rag_conversation
 from .runtime import RequestLimitError, ServeRuntime
 from .workers import role_label
 from .schemas import ChatRequest
@@ -86,9 +88,15 @@ def _source(c: Any) -> dict[str, Any]:
             "char_start": c.char_start, "char_end": c.char_end, "score": c.score, "text": c.text}
 
 
-def _ippon_field(done: AskDone) -> dict[str, Any]:
-    return {"sources": [_source(c) for c in done.sources], "citations": [c.n for c in done.citations],
-            "not_found": done.not_found, "timings": done.timings}
+def _ippon_field(done: AskDone, turn: AskTurn | None) -> dict[str, Any]:
+    """The sources, and how the question was understood (the names `ippon ask --json` uses)."""
+    field = {"sources": [_source(c) for c in done.sources], "citations": [c.n for c in done.citations],
+             "not_found": done.not_found, "timings": done.timings}
+    if turn is not None:
+        field.update(search_question=turn.search_question, history_turns=turn.history_turns,
+                     history_dropped=turn.history_dropped, notes=turn.notes, thread=turn.thread_id,
+                     turn=turn.position if turn.thread_id else None)
+    return field
 
 
 def _events(runtime: ServeRuntime, request: ChatRequest, settings: engines.ChatSettings,
@@ -98,14 +106,15 @@ def _events(runtime: ServeRuntime, request: ChatRequest, settings: engines.ChatS
         raise RequestLimitError(_("{model} is the {role}, not a chat model: use ippon-rag or the LLM's id")
                                 .format(model=request.model, role=role_label(role)))
     if role == "rag":
-        question = next((m.text() for m in reversed(request.messages) if m.role == "user"), "").strip()
-        if not question:
-            raise RequestLimitError(_("ippon-rag answers the last user message, and there is none"))
+        conversation = rag_conversation([(m.role, m.text()) for m in request.messages])
         options = request.ippon or None
         retrieval = runtime.service.retrieval_settings(
             mode=options.mode if options else None, rerank=options.rerank if options else None,
             top_k=options.top_k if options else None, filters=options.filters() if options else None)
-        return lambda: runtime.ask(question, retrieval=retrieval, chat=settings, cancel=cancel)
+        thread = options.thread if options else None
+        return lambda: runtime.ask(conversation.question, retrieval=retrieval, chat=settings, cancel=cancel,
+                                   history=conversation.history, instructions=conversation.instructions,
+                                   thread=thread)
     messages = [engines.Message("system" if m.role == "developer" else m.role, m.text()) for m in request.messages]
     return lambda: runtime.chat(messages, chat=settings, cancel=cancel)
 
@@ -119,16 +128,19 @@ class _Outcome:
         self.finish = "stop"
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         self.ippon: dict[str, Any] | None = None
+        self.turn: AskTurn | None = None
 
     def add(self, event: Any) -> None:
-        if isinstance(event, AnswerDelta):
+        if isinstance(event, AskTurn):
+            self.turn = event
+        elif isinstance(event, AnswerDelta):
             self.text.append(event.text)
         elif isinstance(event, ThinkingDelta):
             self.thinking.append(event.text)
         elif isinstance(event, ChatDone):
             self._finish(event.stats.finish_reason, event.stats.prompt_tokens, event.stats.generated_tokens)
         elif isinstance(event, AskDone):
-            self.ippon = _ippon_field(event)
+            self.ippon = _ippon_field(event, self.turn)
             timings = event.timings
             self._finish(timings.get("finish_reason", "stop"), timings.get("prompt_tokens", 0),
                          timings.get("generated_tokens", 0))

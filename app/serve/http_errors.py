@@ -8,6 +8,7 @@ from typing import Any
 import converters
 import engines
 
+from ..core.threads import ThreadNotFoundError
 from ..errors import IpponError
 from ..locale import _
 from .runtime import ModelUnavailableError, NotInLibraryError, RequestLimitError
@@ -23,7 +24,7 @@ def error_response(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, s
     if isinstance(exc, ServerBusyError):
         status, kind = 429, "rate_limit_error"
         headers["Retry-After"] = str(exc.retry_after)
-    elif isinstance(exc, (ModelUnavailableError, NotInLibraryError)):
+    elif isinstance(exc, (ModelUnavailableError, NotInLibraryError, ThreadNotFoundError)):
         status, kind = 404, "not_found_error"
     elif isinstance(exc, (RequestLimitError, IpponError, engines.EngineError, converters.ConversionError)):
         status, kind = 400, "invalid_request_error"

@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import engines
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from pydantic import BaseModel, Field
+
 from ..core.answer import AskDone
+from ..core.conversation import AskTurn
 from ..core.retrieval import SearchFilters
 from ..errors import IpponError
+from .rag_messages import rag_conversation
 from .runtime import ServeRuntime
 
 INSTRUCTIONS = ("一本 Ippon: the user's own documents (Japanese and English manuals, specs, PDFs, slides, images). "
                 "Search them with search_library, answer with ask_library (cited), read a whole chunk or page "
                 "with get_source_text. ユーザー自身の資料を検索・引用付きで回答します。")
+
+
+class EarlierMessage(BaseModel):
+    """One message of the conversation before the question: the user's question or the answer it got."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=100_000)
 
 
 def build_mcp_server(runtime: ServeRuntime) -> MCPServer:
@@ -53,18 +64,26 @@ def build_mcp_server(runtime: ServeRuntime) -> MCPServer:
 
     @server.tool(description=(
         "ライブラリの資料だけを根拠に質問へ答え、出典（ファイル・ページ）を番号付きで示します。"
+        "続きの質問（「それは何年？」など）には、それまでのやり取りを conversation に渡してください。"
         " Answer a question from the user's documents only, with numbered citations [n] and the sources "
-        "(path, page) they point to. Says so plainly when the documents do not hold the answer."))
+        "(path, page) they point to. Says so plainly when the documents do not hold the answer. For a "
+        "follow-up that leans on earlier questions, pass them and their answers, oldest first, as "
+        "`conversation` ([{role: user|assistant, content}]); without it each call stands alone. Nothing is "
+        "kept in the user's conversations."))
     @user_errors
-    def ask_library(question: str, folder: str | None = None) -> dict[str, Any]:
+    def ask_library(question: str, folder: str | None = None,
+                    conversation: Annotated[list[EarlierMessage], Field(max_length=512)] | None = None
+                    ) -> dict[str, Any]:
         retrieval = runtime.service.retrieval_settings(
             filters=SearchFilters(folders=(folder,) if folder else ()))
+        asked = rag_conversation([*((m.role, m.content) for m in conversation or ()), ("user", question)])
         cancel = engines.CancelToken()
         with runtime.chat_slot():
-            events = list(runtime.ask(question, retrieval=retrieval, chat=runtime.chat_settings(max_tokens=None),
-                                      cancel=cancel))
+            events = list(runtime.ask(asked.question, retrieval=retrieval, history=asked.history,
+                                      chat=runtime.chat_settings(max_tokens=None), cancel=cancel))
         done = next(e for e in reversed(events) if isinstance(e, AskDone))
-        return {"answer": done.answer, "not_found": done.not_found,
+        turn = next(e for e in events if isinstance(e, AskTurn))
+        return {"answer": done.answer, "not_found": done.not_found, "search_question": turn.search_question,
                 "sources": [{"n": c.n, "path": c.path, "page": c.page, "slide": c.slide, "text": c.text,
                              "cited": c in done.citations} for c in done.sources]}
 

@@ -6,7 +6,7 @@ Nothing here knows HTTP or MCP; both front ends turn these results and errors in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ import numpy as np
 from engines import ChatSettings
 
 from ..core.answer import AskEvent
+from ..core.conversation import EarlierTurn
 from ..core.retrieval import Retrieval, RetrievalSettings
 from ..core.service import IpponService
 from ..core.store import SourceRecord, normalize_path, source_id_for
@@ -122,11 +123,22 @@ class ServeRuntime:
                       self.workers.get("reranker") if settings.rerank else None):
             return self.service.search(query, settings)
 
-    def ask(self, question: str, *, retrieval: RetrievalSettings, chat: ChatSettings,
-            cancel: engines.CancelToken) -> Iterator[AskEvent]:
-        """The cited answer's events; the caller holds chat_slot() for as long as it iterates."""
+    def ask(self, question: str, *, retrieval: RetrievalSettings, chat: ChatSettings, cancel: engines.CancelToken,
+            history: Sequence[EarlierTurn] = (), instructions: str = "", thread: str | None = None
+            ) -> Iterator[AskEvent]:
+        """The cited answer's events; the caller holds chat_slot() for as long as it iterates.
+
+        The client holds the conversation (`history`), so nothing is kept in the user's threads unless
+        `thread` asks: "new" starts a thread, an id continues one (its id comes back in the AskTurn).
+        """
         self._worker("chat")
-        return self.service.ask(question, retrieval=retrieval, chat=chat, cancel=cancel)
+        if thread is None:
+            return self.service.ask(question, retrieval=retrieval, chat=chat, cancel=cancel, record=False,
+                                    history=list(history), instructions=instructions)
+        # A client that sends only its question continues the thread from the thread's own turns.
+        return self.service.ask(question, retrieval=retrieval, chat=chat, cancel=cancel,
+                                thread=None if thread == "new" else thread, history=list(history) or None,
+                                instructions=instructions)
 
     def chat(self, messages: list[engines.Message], *, chat: ChatSettings,
              cancel: engines.CancelToken) -> Iterator[engines.ChatEvent]:

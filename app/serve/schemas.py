@@ -45,6 +45,9 @@ class SearchRequest(RetrievalOptions):
 
 class RagOptions(RetrievalOptions):
     top_k: int | None = Field(None, ge=1, le=100, description="sources given to the LLM (default: config top_k)")
+    thread: str | None = Field(None, pattern=r"^(new|[0-9a-f]{4,32})$",
+                               description='keep the question and its answer in the user\'s conversations: "new" '
+                                           'starts one, an id continues it (default: nothing is kept)')
 
 
 class ContentPart(BaseModel):

@@ -9,9 +9,10 @@ import pytest
 
 from app.config import Config
 from app.core.answer import AskDone
-from app.core.conversation import (AskTurn, clean_rewrite, needs_rewrite, pack_history, rewrite_messages)
+from app.core.conversation import (AskTurn, EarlierTurn, clean_rewrite, needs_rewrite, pack_history, rewrite_messages)
 from app.core.service import IpponService
 from app.core.threads import ThreadStore
+from app.errors import IpponError
 from engines import ChatSettings
 
 from .scripted_chat import ScriptedChat
@@ -141,3 +142,18 @@ def test_without_an_llm_follow_ups_are_searched_as_typed_and_say_so(tmp_path, se
     assert turn.search_question == "それは何年に完成しましたか？" and len(turn.notes) == 1
     assert "searched as typed" in turn.notes[0]
     assert len(keyword.threads.get(first.thread_id).turns) == 2
+
+
+def test_an_unrecorded_ask_understands_a_given_history_and_keeps_no_thread(service):
+    service._llm = llm = ScriptedChat(answers=["1958年です[1]。"], rewrites=["東京タワーは何年に完成しましたか？"])
+    history = [EarlierTurn("東京タワーの高さは？", "333メートルです[1]。")]
+    events = list(service.ask("それは何年に完成しましたか？", retrieval=service.retrieval_settings(**LEXICAL),
+                              chat=ChatSettings(), record=False, history=history))
+    (turn,) = [e for e in events if isinstance(e, AskTurn)]
+    assert turn.thread_id is None and turn.turn_id is None and turn.position == 2 and turn.history_turns == 1
+    assert turn.search_question == "東京タワーは何年に完成しましたか？"
+    assert [Path(s.path).name for s in events[-1].sources] == ["kaika.txt"] and "rewrite_ms" in events[-1].timings
+    assert service.threads.list() == []
+    with pytest.raises(IpponError):  # a thread is kept, or it is not: both at once is a caller's mistake
+        list(service.ask("それは？", retrieval=service.retrieval_settings(**LEXICAL), chat=ChatSettings(),
+                         record=False, thread="0123abcd"))

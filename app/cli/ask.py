@@ -159,7 +159,7 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
                          ensure_ascii=False))
         return 0
     print()
-    if "budget" in done.timings:
+    if "budget" in done.timings and service.config.reranker:
         print(_("(reranked {n} of {total} candidates; {sources} sources read, for an answer within {s:g} s)").format(
             n=done.timings["reranked"], total=done.timings["candidates"], sources=len(done.sources),
             s=service.config.answer_seconds), file=sys.stderr)

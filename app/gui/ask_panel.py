@@ -235,7 +235,11 @@ class AskPanel(QWidget):
             parts.append(self.tr("first token {s:.1f} s").format(s=timings["time_to_first_token_s"]))
         if timings.get("tokens_per_s"):
             parts.append(self.tr("{t:.1f} tokens/s").format(t=timings["tokens_per_s"]))
+        if timings.get("reranked"):  # the time budget's decision (app/core/budget.py)
+            parts.append(self.tr("{n} of {total} candidates reranked").format(n=timings["reranked"],
+                                                                            total=timings["candidates"]))
         self.status.setText(" · ".join(parts))
+        self.status.setToolTip("\n".join(timings.get("budget", {}).get("reasons", [])))
         if self._citations and self.citations.currentRow() < 0:
             self.citations.setCurrentRow(0)
 

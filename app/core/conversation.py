@@ -6,7 +6,9 @@ list below, kept in one place), the LLM rewrites it into a standalone question w
 prompt and thinking off; retrieval searches the rewrite, and the rewrite is shown and
 stored. Anything else goes to retrieval as typed, with no extra LLM call. The answer then
 sees the latest turns as plain messages (never chat markup), newest kept first, as many as
-fit their share of the window; the number left out is said, never hidden.
+fit their share of the window; the number left out is said, never hidden. The same holds for
+a conversation a client holds itself (the API): its turns come in as `history`, and nothing
+is recorded.
 """
 
 from __future__ import annotations

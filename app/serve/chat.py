@@ -1,7 +1,9 @@
 """POST /v1/chat/completions: ippon-rag (a cited answer from the library) or the LLM itself, streamed or not.
 
 Thinking goes out as `reasoning_content` (as vLLM does); ippon-rag's sources go in an extra `ippon`
-field of the response, and of the last chunk of a stream. A stream whose client goes away sets
+field of the response, and of the last chunk of a stream, with how the question was understood
+(ippon-rag reads the whole conversation the client sends: rag_messages.py); nothing is kept in
+the user's threads unless the request asks (`ippon.thread`). A stream whose client goes away sets
 the generation's cancel token at once, so the model stops within a token.
 """
 

@@ -144,21 +144,22 @@ def test_opting_in_keeps_the_conversation_as_a_thread_and_returns_its_id(served,
     # A client that sends only its question continues from the thread's own turns.
     second = _rag(client, [{"role": "user", "content": FOLLOW}], thread=first["thread"]).model_extra["ippon"]
     assert second["thread"] == first["thread"] and second["turn"] == 2 and second["search_question"] == REWRITE
-    (thread,) = service.threads.list()
-    kept = service.threads.get(thread.id).turns
+    kept = service.threads.get(first["thread"]).turns
     assert [(t.question, t.search_question, t.answer) for t in kept] == [
         (FIRST, FIRST, "東京タワーの高さは333メートルです[1]。"), (FOLLOW, REWRITE, "1958年です[1]。")]
-    service.threads.delete(thread.id)
+    assert [t.id for t in service.threads.list()] == [first["thread"]]  # one thread, no other
+    service.threads.delete(first["thread"])
 
 
 def test_an_unknown_thread_is_a_clear_404_and_a_bad_one_is_refused(served, llm):
     client = served[0]
+    before = served[1].threads.list()
     with pytest.raises(openai.NotFoundError) as missing:
         _rag(client, [{"role": "user", "content": FIRST}], thread="abcdef0123456789")
     assert "abcdef0123456789" in str(missing.value)
     with pytest.raises(openai.BadRequestError):
         _rag(client, [{"role": "user", "content": FIRST}], thread="../../etc")
-    assert served[1].threads.list() == []
+    assert served[1].threads.list() == before
 
 
 def test_a_client_system_message_follows_the_sources_rule_and_cannot_replace_it(served, llm):
@@ -199,6 +200,7 @@ def test_the_client_instructions_are_bounded_and_a_question_is_required(served, 
 
 def test_mcp_ask_library_takes_the_conversation_before_the_question(served, llm):
     listening = served[3]
+    before = served[1].threads.list()
     llm.answers = ["1958年です[1]。"]
     llm.rewrites = [REWRITE]
 
@@ -214,4 +216,4 @@ def test_mcp_ask_library_takes_the_conversation_before_the_question(served, llm)
             return result.structured_content
     answer = anyio.run(main)
     assert answer["search_question"] == REWRITE and answer["answer"] == "1958年です[1]。"
-    assert served[1].threads.list() == []
+    assert served[1].threads.list() == before

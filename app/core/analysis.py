@@ -227,6 +227,17 @@ class JapaneseAnalyzer:
         return _merge(ranges)
 
 
+def word_coverage(words: list[str], terms: str) -> float:
+    """The share of the query's words a chunk holds (its stored `terms`): whole, or as all of the word's
+    bigrams (a word the dictionary kept inside a longer one there, 裁判 in 裁判所). Unweighted on purpose: each
+    word the question names counts the same, whatever BM25 makes of how often the chunk repeats it."""
+    if not words:
+        return 0.0
+    held = set(terms.split())
+    found = sum(1 for word in words if word in held or (len(word) > 1 and held.issuperset(_run_grams(word))))
+    return found / len(words)
+
+
 def normalize(text: str) -> str:
     """The text every index and query starts from (the stored search text is this form too)."""
     return unicodedata.normalize("NFKC", text)

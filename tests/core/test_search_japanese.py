@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from app.config import load_config
 from app.core import store as store_module
-from app.core.analysis import ANALYSIS_VERSION, analyzer
+from app.core.analysis import ANALYSIS_VERSION, analyzer, word_coverage
 from app.core.snippets import make_snippet, match_ranges
 from app.core.store import (STOP_WORDS, ChunkRecord, FileUpdate, LibraryStore, SourceRecord, search_text,
                             source_id_for, text_hash)
@@ -259,3 +259,27 @@ def test_text_sudachi_refuses_is_still_searchable_by_its_bigrams(monkeypatch):
     monkeypatch.setattr(analyser, "_tokenizer", lambda: Refusing())
     analysis = analyser.analyse("耐熱性能の確認。Port 8080")
     assert "耐熱" in analysis.grams and "性能" in analysis.grams and "8080" in analysis.words
+
+
+def test_the_chunk_holding_every_word_of_a_question_beats_one_repeating_the_topic(tmp_path, monkeypatch):
+    please_ask = "ご不明な点は販売店にお問い合わせください。"
+    store = _library(tmp_path, {
+        "/minerva/warranty.txt": "ご購入後のご案内。" + please_ask * 4 + "ミネルバの保証期間は購入日から一年間です。",
+        "/minerva/setup.txt": "ミネルバの設置期間。ミネルバは水平な場所に置き、ミネルバの電源を入れてから、ミネルバの用紙を補充します。",
+        "/minerva/toner.txt": "トナーの交換。ミネルバの前面カバーを開けます。",
+        "/news/campaign.txt": "キャンペーン期間は今月末までです。",
+        "/news/trial.txt": "延長保証の試用期間中は全機能を使えます。",
+        "/news/network.txt": "ネットワーク設定。ルーターに接続し、アドレスを確認します。",
+    })
+    question = "ミネルバの保証期間は？"
+    assert _top(store, question) == "/minerva/warranty.txt"
+    # What the coverage rescoring changes: BM25 alone prefers the chunk that repeats the product's name.
+    monkeypatch.setattr(store_module, "COVERAGE_WEIGHT", 0.0)
+    assert _top(store, question) == "/minerva/setup.txt"
+
+
+def test_word_coverage_counts_a_word_held_whole_or_inside_a_compound():
+    terms = analyzer().analyse("最高裁判所の判断が示された。").terms
+    assert word_coverage(["裁判", "判断"], terms) == 1.0  # 裁判 by its bigram, should the dictionary keep 裁判所 whole
+    assert word_coverage(["判断", "保証"], terms) == 0.5
+    assert word_coverage([], terms) == 0.0

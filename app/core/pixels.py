@@ -20,17 +20,13 @@ import numpy as np
 
 from engines import Candidate, CandidateFailure
 
-from ..errors import IpponError
 from ..locale import _
+from .pdf_pages import PdfPageError, render_page
 from .store import Hit
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 PAGE_SIDE = 1024  # pixels on a rendered page's longest side: A4 is then about 700 image tokens
-MAX_PAGE_POINTS = 20_000  # a page larger than this (in PDF points) is not rendered
-
-
-class PageRenderError(IpponError):
-    """A PDF page could not be rendered; the message names the file, the page and the reason."""
+RENDER_SCALE = 2.0  # 144 dpi, then scaled down to PAGE_SIDE: small type stays legible
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +43,20 @@ class PageRenderer:
     def __init__(self, cache_dir: Path, *, side: int = PAGE_SIDE) -> None:
         self.cache_dir = Path(cache_dir)
         self.side = side
-        self._lock = threading.Lock()  # pypdfium2 is not thread-safe
 
     def page_image(self, pdf: Path, page: int) -> Path:
-        """The rendered PNG of 1-based `page` of `pdf` (from the cache when the file has not changed)."""
+        """The rendered PNG of 1-based `page` of `pdf` (from the cache when the file has not changed);
+        PdfPageError (naming the file) when it cannot be rendered."""
         try:
             stat = pdf.stat()
         except OSError as exc:
-            raise PageRenderError(_("{path}: cannot read the PDF: {reason}").format(
-                path=pdf, reason=exc.strerror or exc)) from exc
+            raise PdfPageError(_("{path}: cannot show the page: {reason}").format(path=pdf,
+                                                                                  reason=exc.strerror or exc)) from exc
         key = hashlib.sha256(f"{pdf.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}\0{page}\0{self.side}".encode())
         target = self.cache_dir / f"{key.hexdigest()[:32]}.png"
         if target.is_file():
             return target
-        with self._lock:
-            image = self._render(pdf, page)
+        image = self._render(pdf, page)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
         image.save(partial, format="PNG")
@@ -69,30 +64,14 @@ class PageRenderer:
         return target
 
     def _render(self, pdf: Path, page: int):  # noqa: ANN202 - a PIL image
-        import pypdfium2 as pdfium
+        from PIL import Image
 
-        try:
-            document = pdfium.PdfDocument(str(pdf))
-        except (pdfium.PdfiumError, OSError) as exc:
-            raise PageRenderError(_("{path}: cannot open the PDF to render page {page}: {reason}").format(
-                path=pdf, page=page, reason=exc)) from exc
-        try:
-            if not 1 <= page <= len(document):
-                raise PageRenderError(_("{path}: has no page {page}").format(path=pdf, page=page))
-            pdf_page = document[page - 1]
-            width, height = pdf_page.get_size()
-            if not (0 < width <= MAX_PAGE_POINTS and 0 < height <= MAX_PAGE_POINTS):
-                raise PageRenderError(_("{path}: page {page} is {width:.0f}x{height:.0f} points, not a size "
-                                        "that can be rendered").format(path=pdf, page=page, width=width,
-                                                                       height=height))
-            bitmap = pdf_page.render(scale=self.side / max(width, height))
-            return bitmap.to_pil().convert("RGB")
-        except pdfium.PdfiumError as exc:
-            raise PageRenderError(_("{path}: page {page} could not be rendered: {reason}").format(
-                path=pdf, page=page, reason=exc)) from exc
-        finally:
-            document.close()
-
+        # The desktop's page preview renders with the same checks (a regular file, PDFium's lock, a size cap).
+        rendered = render_page(pdf, page, scale=RENDER_SCALE)
+        image = Image.frombuffer("RGB", (rendered.width, rendered.height), rendered.rgb, "raw", "RGB",
+                                 rendered.stride, 1)
+        image.thumbnail((self.side, self.side), Image.Resampling.BICUBIC)
+        return image
 
 def pixel_candidate(hit: Hit, text: str, renderer: PageRenderer | None) -> tuple[Candidate, PixelNote]:
     """The candidate a VL reranker judges for `hit` (`text`: the passage read from it)."""
@@ -103,7 +82,7 @@ def pixel_candidate(hit: Hit, text: str, renderer: PageRenderer | None) -> tuple
     if suffix == ".pdf" and hit.page is not None and renderer is not None:
         try:
             page = renderer.page_image(path, hit.page)
-        except PageRenderError as exc:
+        except PdfPageError as exc:
             return Candidate(text=text), PixelNote(None, str(exc))
         return Candidate(text=text or None, image=page), PixelNote(page)
     return Candidate(text=text), PixelNote(None)

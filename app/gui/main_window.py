@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self._ingest_result: object = None
         self._watch_stop: threading.Event | None = None
         self._quitting = False
+        self._embedder = service.config.embedder  # the one the library's vectors were last made with here
 
         self.controller = AskController(service, self.runner, self)
         self.sources_panel = SourcesPanel()
@@ -324,7 +325,8 @@ class MainWindow(QMainWindow):
             self.runner.wait()
         old, self.service = self.service, IpponService(load_config())
         old.close()
-        embedder_changed = self.service.config.embedder != old.config.embedder
+        # The Models dialog updates the old service's config too, so compare with what this window last saw.
+        embedder_changed, self._embedder = self.service.config.embedder != self._embedder, self.service.config.embedder
         self.controller.service = self.service
         self.quick_ask.controller.service = self.service
         if self.models_dialog is not None:

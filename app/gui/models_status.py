@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QPushButton, QWidget
 from engines.devices import device_for
 
 from ..config import Config
+from ..core.models import MANIFEST
 
 DEVICE_NAMES = {"cpu": "CPU", "metal": "Metal (GPU)", "cuda": "CUDA (GPU)", "vulkan": "Vulkan (GPU)"}
 
@@ -18,8 +19,9 @@ def model_label(value: str | None) -> str:
     if not value:
         return "—"
     path = Path(value)
-    # An installed GGUF lives in a folder named after the model; the folder says more than the file.
-    return path.parent.name if path.suffix == ".gguf" and path.parent.name else path.name or value
+    # An installed GGUF lives in a folder named after the model (beside its manifest); that says more.
+    installed = path.suffix == ".gguf" and (path.parent / MANIFEST).is_file()
+    return path.parent.name if installed else path.name or value
 
 
 class ModelsStatus(QPushButton):

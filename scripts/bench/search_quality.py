@@ -2,7 +2,7 @@
 """Benchmark keyword-search quality on the Japanese development sets: today's search beside the ICU index
 Ippon used before, lexical mode only (no model).
 
-    .venv/bin/python scripts/bench/search_quality.py [--data ../shared/ja-retrieval-dev] [--json]
+    .venv/bin/python scripts/bench/search_quality.py [--data ../shared/ja-retrieval-dev] [--json] [--misses]
 
 The sets (read in place, never copied; see their README): `jsquad/` (655 Wikipedia paragraphs,
 150 natural questions) and `compound/` (the same paragraphs, 150 two-or-more-character nouns that
@@ -15,7 +15,8 @@ occur only inside longer compounds). A paragraph is indexed as `title + "\\n" + 
 
 recall@k is the share of questions with a positive paragraph among the first k results (the
 issue's measure; a question with several positives needs one), MRR@10 the mean reciprocal rank of
-the first positive, and `no hit` counts questions that got no result at all. Also printed: the
+the first positive, and `no hit` counts questions that got no result at all. `--misses` also lists
+each question today's search does not answer first, with the rank of its first positive. Also printed: the
 analyser's dictionary load time and its speed over the paragraphs (chunks/s), for the cost side.
 The quality figures are deterministic; the two timings depend on the machine's load.
 """
@@ -50,6 +51,10 @@ def scores(rankings: list[list[str]], questions: list[dict[str, Any]]) -> dict[s
                         for ranked, q in zip(rankings, questions, strict=True)) / len(questions)
     out["no_hit"] = sum(1 for ranked in rankings if not ranked)
     return out
+
+
+def first_positive(ranked: list[str], question: dict[str, Any]) -> int | str:
+    return next((rank for rank, pid in enumerate(ranked, 1) if pid in question["positive_ids"]), "-")
 
 
 def icu_search(folder: Path, ids: list[str], texts: list[str]) -> Any:
@@ -110,6 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the development sets' folder")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--misses", action="store_true",
+                        help="list the questions whose positive the new search does not rank first")
     args = parser.parse_args()
     if not (args.data / "jsquad" / "passages.jsonl").is_file():
         print(f"{args.data}: no development sets there (expected jsquad/ and compound/)", file=sys.stderr)
@@ -121,12 +128,17 @@ def main() -> int:
     started = time.perf_counter()
     cost = analysis_cost(texts)
     results: dict[str, dict[str, dict[str, float]]] = {}
+    misses: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         searches = {"icu": icu_search(Path(tmp) / "icu", ids, texts),
                     "ippon": ippon_search(Path(tmp) / "ippon", ids, texts)}
         for name, qs in questions.items():
             for label, search in searches.items():
-                results.setdefault(name, {})[label] = scores([search(q["question"]) for q in qs], qs)
+                rankings = [search(q["question"]) for q in qs]
+                results.setdefault(name, {})[label] = scores(rankings, qs)
+                if label == "ippon":
+                    misses += [f"{name}\t{first_positive(ranked, q)}\t{q['question']}"
+                               for ranked, q in zip(rankings, qs, strict=True) if first_positive(ranked, q) != 1]
     wall = round(time.perf_counter() - started, 1)
     if args.json:
         print(json.dumps({"results": results, "analysis": cost, "wall_s": wall}, indent=2))
@@ -136,6 +148,9 @@ def main() -> int:
         for label, m in by_index.items():
             print(f"{name:10} {label:6} {m['recall@1']:6.3f} {m['recall@5']:6.3f} {m['recall@10']:6.3f} "
                   f"{m['mrr@10']:7.3f} {m['no_hit']:7.0f}")
+    if args.misses:
+        print("\nset\trank of the first positive (- = not in the first 10)\tquestion")
+        print("\n".join(misses))
     print(f"analysis: dictionary load {cost['dictionary_load_s']} s; {cost['chunks_per_s']} chunks/s "
           f"({cost['chars_per_chunk']} characters each); whole run {wall} s")
     return 0

@@ -17,6 +17,8 @@ ids equal the reference's.
 from __future__ import annotations
 
 import math
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +87,9 @@ def load_image(path: str | Path):  # noqa: ANN201 - a PIL.Image.Image
 
     path = Path(path)
     try:
+        # Only a regular file: a FIFO or device put where an image was would block the reader forever.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ImageInputError(f"{path}: not a regular file")
         with Image.open(path) as img:
             width, height = img.size  # from the header: nothing decoded yet
             if width * height > MAX_SOURCE_PIXELS or max(width, height) > MAX_SOURCE_SIDE:
@@ -103,8 +108,8 @@ def load_image(path: str | Path):  # noqa: ANN201 - a PIL.Image.Image
         raise
     except FileNotFoundError:
         raise ImageInputError(f"{path}: no such image file") from None
-    except IsADirectoryError:
-        raise ImageInputError(f"{path}: is a folder, not an image") from None
+    except PermissionError:
+        raise ImageInputError(f"{path}: cannot be read (permission denied)") from None
     except Image.DecompressionBombError as exc:  # Pillow's own limit, checked as it opens the header
         raise ImageInputError(f"{path}: the image is too large: {exc}") from None
     except UnidentifiedImageError:

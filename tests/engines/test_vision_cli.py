@@ -128,3 +128,16 @@ def test_embed_json_texts_then_images(vl_test_models, run, tmp_path):
     assert len(first) == 32 and len(second) == 32 and third is None
     assert abs(np.linalg.norm(first) - 1) < 1e-5 and abs(float(np.dot(first, second))) < 0.999
     assert payload["errors"][0]["index"] == 2 and str(broken) in payload["errors"][0]["reason"]
+
+
+def test_a_fifo_where_an_image_was_is_refused_at_once(tmp_path):
+    import os
+
+    from engines.qwen3_vl import ImageInputError, load_image
+
+    fifo = tmp_path / "dialog.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageInputError, match="not a regular file"):
+        load_image(fifo)
+    with pytest.raises(ImageInputError, match="no such image"):
+        load_image(tmp_path / "gone.png")

@@ -54,14 +54,25 @@ class SingleInstance(QObject):
     def listening(self) -> bool:
         return self.server.isListening()
 
+    def close(self) -> None:
+        self.server.close()
+
     def _on_connection(self) -> None:
         while (socket := self.server.nextPendingConnection()) is not None:
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(socket.deleteLater)
+            socket.readyRead.connect(self._on_ready_read)
             if socket.bytesAvailable():
-                self._read(socket)
+                self._handle(socket)
 
-    def _read(self, socket: QLocalSocket) -> None:
+    def _on_ready_read(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._handle(socket)
+
+    def _handle(self, socket: QLocalSocket) -> None:
         # Bounded: a client sends one short line; anything else is ignored, never acted on.
-        if bytes(socket.read(64)).startswith(ACTIVATE.strip()):
+        message = bytes(socket.read(64))
+        socket.readyRead.disconnect(self._on_ready_read)
+        socket.abort()
+        socket.deleteLater()
+        if message.startswith(ACTIVATE.strip()):
             self.activated.emit()

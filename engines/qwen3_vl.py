@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import Candidate
+from .base import Candidate, CandidateFailure
 from .errors import EngineError
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
@@ -208,3 +208,24 @@ def patchify(image, *, mean: Sequence[float], std: Sequence[float], patch_size: 
     patches = frames.reshape(1, temporal, channels, gh // merge, merge, patch_size, gw // merge, merge, patch_size)
     patches = patches.transpose(0, 3, 6, 4, 7, 2, 1, 5, 8)
     return patches.reshape(gh * gw, channels * temporal * patch_size * patch_size), (1, gh, gw)
+
+
+def embed_each(items: Sequence[Candidate], vector, *, full: int, dim: int | None, model: str,  # noqa: ANN001
+               failures: list[CandidateFailure] | None):  # noqa: ANN201 - np.ndarray
+    """What every VL embedder's `embed` does around its one method, `vector(item)` (the last hidden state):
+    one row per item, NaN for an item that cannot be read (listed in `failures`, else raised), then L2
+    and Matryoshka."""
+    import numpy as np
+
+    from .qwen3 import MIN_EMBED_DIM, check_embed_dim, normalize_rows
+
+    dim = check_embed_dim(dim, full=full, minimum=min(MIN_EMBED_DIM, full), model=model)
+    rows = np.full((len(items), full), np.nan, dtype=np.float32)
+    for i, item in enumerate(items):
+        try:
+            rows[i] = vector(item)
+        except EngineError as exc:
+            if failures is None:
+                raise
+            failures.append(CandidateFailure(i, str(exc)))
+    return normalize_rows(rows, dim)

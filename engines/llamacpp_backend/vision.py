@@ -267,18 +267,12 @@ class LlamaCppVisionEmbedder(_MtmdModel):
 
     def embed(self, items: Sequence[Candidate], *, instruction: str | None = None, dim: int | None = None,
               failures: list[CandidateFailure] | None = None) -> np.ndarray:
-        dim = qwen3.check_embed_dim(dim, full=self.dim, minimum=self.min_dim, model=self.name)
-        rows = np.full((len(items), self.dim), np.nan, dtype=np.float32)
-        for i, item in enumerate(items):
-            try:
-                pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []
-                ctx = self._evaluate(qwen3_vl.vl_embed_prompt(item, 0, instruction), pixels)
-                rows[i] = np.ctypeslib.as_array(self._lib.llama_get_embeddings_ith(ctx, -1), shape=(self.dim,))
-            except EngineError as exc:
-                if failures is None:
-                    raise
-                failures.append(CandidateFailure(i, str(exc)))
-        return qwen3.normalize_rows(rows, dim)
+        def vector(item: Candidate) -> np.ndarray:
+            pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []
+            ctx = self._evaluate(qwen3_vl.vl_embed_prompt(item, 0, instruction), pixels)
+            return np.ctypeslib.as_array(self._lib.llama_get_embeddings_ith(ctx, -1), shape=(self.dim,))
+
+        return qwen3_vl.embed_each(items, vector, full=self.dim, dim=dim, model=self.name, failures=failures)
 
     def prompt_ids(self, item: Candidate, *, instruction: str | None = None) -> list[int]:
         pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []

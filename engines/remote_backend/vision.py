@@ -115,16 +115,8 @@ class RemoteVisionEmbedder:
 
     def embed(self, items: Sequence[Candidate], *, instruction: str | None = None, dim: int | None = None,
               failures: list[CandidateFailure] | None = None) -> np.ndarray:
-        dim = qwen3.check_embed_dim(dim, full=self.dim, minimum=self.min_dim, model=self.name)
-        rows = np.full((len(items), self.dim), np.nan, dtype=np.float32)
-        for i, item in enumerate(items):
-            try:
-                rows[i] = self._vector(item, instruction)
-            except qwen3_vl.ImageInputError as exc:
-                if failures is None:
-                    raise
-                failures.append(CandidateFailure(i, str(exc)))
-        return qwen3.normalize_rows(rows, dim)
+        return qwen3_vl.embed_each(items, lambda item: self._vector(item, instruction), full=self.dim, dim=dim,
+                                   model=self.name, failures=failures)
 
     def _vector(self, item: Candidate, instruction: str | None) -> np.ndarray:
         system = qwen3_vl.vl_embed_instruction(instruction)

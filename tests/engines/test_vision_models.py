@@ -61,3 +61,26 @@ def test_reference_scores_depend_on_the_pixels(vl_reference, tmp_path):
     scores = [vl_reference.score(QUERY, None, doc_images=[p]).logit_diff for p in (a, b)]
     text_only = vl_reference.score(QUERY, None).logit_diff
     assert abs(scores[0] - scores[1]) > 0.01 and abs(scores[0] - text_only) > 0.01
+
+
+def test_real_dims_specs_are_what_transformers_builds(tmp_path):
+    """The benchmark's Qwen3-VL-Reranker-2B checkpoint: every tensor name and shape as transformers makes them
+    (checked on the meta device, so nothing of its 2B parameters is allocated)."""
+    import importlib.util
+
+    import torch
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+    from ..conftest import ROOT, load_factory
+
+    spec = importlib.util.spec_from_file_location("make_test_vl_models", ROOT / "scripts" / "make_test_vl_models.py")
+    factory = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(factory)
+    text, vision = factory.REAL_DIMS["reranker-2b"]
+    tok = load_factory().train_tiny_tokenizer()  # the ids only name tokens here; the real vocabulary size is used
+    factory.write_vl_configs(tmp_path, vocab_size=151936, tok=tok, text=text, vision=vision)
+    config = Qwen3VLConfig.from_pretrained(str(tmp_path))
+    with torch.device("meta"):
+        model = Qwen3VLForConditionalGeneration(config)
+    expected = {n: tuple(t.shape) for n, t in model.state_dict().items() if n != "lm_head.weight"}  # tied
+    assert dict(factory.vl_tensor_specs(vocab_size=151936, text=text, vision=vision)) == expected

@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from app.config import load_config
 from app.core import store as store_module
-from app.core.analysis import ANALYSIS_VERSION, analyzer, word_coverage
+from app.core.analysis import ANALYSIS_VERSION, analyzer, word_coverage, word_pairs_share
 from app.core.snippets import make_snippet, match_ranges
 from app.core.store import (STOP_WORDS, ChunkRecord, FileUpdate, LibraryStore, SourceRecord, search_text,
                             source_id_for, text_hash)
@@ -261,7 +261,7 @@ def test_text_sudachi_refuses_is_still_searchable_by_its_bigrams(monkeypatch):
     assert "耐熱" in analysis.grams and "性能" in analysis.grams and "8080" in analysis.words
 
 
-def test_the_chunk_holding_every_word_of_a_question_beats_one_repeating_the_topic(tmp_path, monkeypatch):
+def test_the_chunk_holding_every_word_of_a_question_beats_those_holding_some_of_them(tmp_path, monkeypatch):
     please_ask = "ご不明な点は販売店にお問い合わせください。"
     store = _library(tmp_path, {
         "/minerva/warranty.txt": "ご購入後のご案内。" + please_ask * 4 + "ミネルバの保証期間は購入日から一年間です。",
@@ -273,9 +273,31 @@ def test_the_chunk_holding_every_word_of_a_question_beats_one_repeating_the_topi
     })
     question = "ミネルバの保証期間は？"
     assert _top(store, question) == "/minerva/warranty.txt"
-    # What the coverage rescoring changes: BM25 alone prefers the chunk that repeats the product's name.
+    monkeypatch.setattr(store_module, "PAIRS_WEIGHT", 0.0)
+    assert _top(store, question) == "/minerva/warranty.txt"  # coverage alone does it
+    # BM25 alone ranks first a chunk that holds only some of the question's words.
     monkeypatch.setattr(store_module, "COVERAGE_WEIGHT", 0.0)
-    assert _top(store, question) == "/minerva/setup.txt"
+    assert _top(store, question) == "/news/trial.txt"
+
+
+def test_the_chunk_with_the_question_s_words_side_by_side_beats_one_holding_them_apart(tmp_path, monkeypatch):
+    store = _library(tmp_path, {
+        "/mahler/late.txt": "晩年。この時期の楽譜は現在も図書館に残されている。作品の演奏が頻繁に行われるようになったのは1970年代からである。",
+        "/mahler/now.txt": "現在、交響曲作品は頻繁に演奏され、演奏会も頻繁に行われる。作品の規模は大きく、演奏には長い練習を要する。",
+        "/mahler/life.txt": "幼少期の作品と生涯。",
+        "/concerts.txt": "演奏会の案内。",
+    })
+    question = "作品の演奏が頻繁に行われるようになったのはいつか"
+    assert _top(store, question) == "/mahler/late.txt"
+    monkeypatch.setattr(store_module, "PAIRS_WEIGHT", 0.0)  # BM25 and coverage alone: the words apart win
+    assert _top(store, question) == "/mahler/now.txt"
+
+
+def test_a_word_finds_a_text_sharing_one_of_its_kanji_when_nothing_shares_more(tmp_path):
+    store = _library(tmp_path, {"/museum.txt": "入館は無料です。", "/parking.txt": "駐車場は午後五時に閉まります。"})
+    assert [h.path for h in store.search_lexical("使用料はいくら？")] == ["/museum.txt"]  # 料 of 無料
+    assert analyzer().query_terms("使用料").kanji == ["使", "用", "料"]
+    assert analyzer().query_terms("ミネルバ").kanji == []
 
 
 def test_word_coverage_counts_a_word_held_whole_or_inside_a_compound():
@@ -283,3 +305,10 @@ def test_word_coverage_counts_a_word_held_whole_or_inside_a_compound():
     assert word_coverage(["裁判", "判断"], terms) == 1.0  # 裁判 by its bigram, should the dictionary keep 裁判所 whole
     assert word_coverage(["判断", "保証"], terms) == 0.5
     assert word_coverage([], terms) == 0.0
+
+
+def test_word_pairs_share_counts_the_query_s_neighbouring_words_found_side_by_side():
+    terms = analyzer().analyse("作品の演奏が頻繁に行われる。").terms
+    assert word_pairs_share(["作品", "演奏", "頻繁"], terms) == 1.0  # particles between them do not part them
+    assert word_pairs_share(["演奏", "作品", "頻繁"], terms) == 0.0
+    assert word_pairs_share(["作品"], terms) == 0.0

@@ -278,12 +278,11 @@ class AskPanel(QWidget):
         terms = matched_words(self._question, text)
         head = html.escape(source_label(c.path, c.page, c.slide)) + (f" — {html.escape(c.heading)}" if c.heading else "")
         if Path(c.path).suffix.lower() in MARKDOWN_SUFFIXES:
-            self.preview.setHtml(f"<p><b>{head}</b></p>")
-            cursor = self.preview.textCursor()
-            cursor.movePosition(QTextCursor.MoveOperation.End)
+            label = source_label(c.path, c.page, c.slide) + (f" — {c.heading}" if c.heading else "")
             # Rendered, never as HTML: the document is untrusted text, its markup must not become control.
-            cursor.insertMarkdown(text, QTextDocument.MarkdownFeature.MarkdownDialectGitHub
-                                  | QTextDocument.MarkdownFeature.MarkdownNoHTML)
+            self.preview.document().setMarkdown(f"**{markdown_escaped(label)}**\n\n{text}",
+                                                QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+                                                | QTextDocument.MarkdownFeature.MarkdownNoHTML)
             mark_terms(self.preview.document(), terms)
         else:
             self.preview.setHtml(f"<p><b>{head}</b></p><p>{highlight(text, terms)}</p>")
@@ -296,8 +295,10 @@ class AskPanel(QWidget):
                 self.preview.ensureCursorVisible()
                 first.clearSelection()
                 self.preview.setTextCursor(first)
+        # The stored thumbnail, where the page view shows nothing (an image moved or deleted since it was added,
+        # or a format Qt cannot open itself, such as HEIC).
         pixmap = QPixmap()
-        data = self._thumbnail(c.path) if self._thumbnail else None
+        data = self._thumbnail(c.path) if self._thumbnail and self.page_view.isHidden() else None
         if data and pixmap.loadFromData(data):
             if max(pixmap.width(), pixmap.height()) > THUMBNAIL_PX:
                 pixmap = pixmap.scaled(THUMBNAIL_PX, THUMBNAIL_PX, Qt.AspectRatioMode.KeepAspectRatio,
@@ -332,6 +333,11 @@ class AskPanel(QWidget):
 def _first_of(text: str, words: list[str]) -> str:
     """Of `words`, the one that appears first in `text`."""
     return min(words, key=lambda w: (text.find(w) if w in text else len(text), -len(w)))
+
+
+def markdown_escaped(text: str) -> str:
+    """`text` as literal Markdown (a file name with * or _ stays as it is)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~])", r"\\\1", text)
 
 
 def mark_terms(document: QTextDocument, terms: list[str]) -> None:

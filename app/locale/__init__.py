@@ -4,6 +4,13 @@ Code writes English and wraps it: `_("{path}: the file is empty").format(path=pa
 translate first, format after, never build a sentence by concatenation. The catalogs live
 beside this file (`ja/LC_MESSAGES/ippon.po`, compiled to `ippon.mo`). The language follows
 the system (LC_ALL, LC_MESSAGES, LANG); `IPPON_LANG=ja|en` overrides it.
+
+A new string: wrap it, add its msgid/msgstr pair to the .po (or `scripts/i18n.py update`,
+then translate), and `scripts/i18n.py compile`; commit the .po and the .mo. A module constant
+shown later is marked with `N_()` and translated with `_()` where it is shown. Errors from
+engines/ and converters/ (which cannot import app) are introduced in the user's language by
+`app.errors.user_message` at the front ends. tests/test_i18n.py fails while a string has no
+Japanese or the .mo is older than the .po.
 """
 
 from __future__ import annotations

@@ -2,6 +2,21 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ja_JP">
 <context>
+    <name>AnswerActions</name>
+    <message>
+        <source>Copy answer with sources</source>
+        <translation>回答を出典付きでコピー</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>もう一度回答</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+</context>
+<context>
     <name>AskPanel</name>
     <message>
         <source>Ask your library… (Enter)</source>
@@ -52,6 +67,10 @@
         <translation>回答中…</translation>
     </message>
     <message>
+        <source>{n} of {total} candidates reranked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No answering model is set up yet; these are the search results.</source>
         <translation type="vanished">回答用のモデルがまだ設定されていません。検索結果を表示しています。</translation>
     </message>
@@ -65,10 +84,41 @@
     </message>
 </context>
 <context>
+    <name>ConversationView</name>
+    <message>
+        <source>(the answer was interrupted)</source>
+        <translation>（回答は途中で中断されました）</translation>
+    </message>
+    <message>
+        <source> (p.{page})</source>
+        <translation>（{page} ページ）</translation>
+    </message>
+    <message>
+        <source>cited</source>
+        <translation>引用あり</translation>
+    </message>
+    <message>
+        <source>given, not cited</source>
+        <translation>渡したが引用なし</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>chunks</source>
         <translation>チャンク</translation>
+    </message>
+    <message>
+        <source>{path}: the file is no longer there (moved, renamed or deleted?); add its new place to the library</source>
+        <translation>{path}: ファイルが見つかりません（移動・名前変更・削除された可能性があります）。新しい場所をライブラリに追加してください</translation>
+    </message>
+    <message>
+        <source>{path}: no application could open this file</source>
+        <translation>{path}: このファイルを開けるアプリケーションがありません</translation>
+    </message>
+    <message>
+        <source>Computing vectors…</source>
+        <translation>ベクトルを計算中…</translation>
     </message>
     <message>
         <source>Updating the keyword index…</source>
@@ -155,6 +205,14 @@
         <translation>（キャンセルしました。もう一度追加すると続きから処理します）</translation>
     </message>
     <message>
+        <source>Vectors: {n} computed; search now uses meaning as well as words.</source>
+        <translation>ベクトル: {n} 件を計算しました。検索は語句に加えて意味でも探します。</translation>
+    </message>
+    <message>
+        <source>Vectors: stopped; they continue the next time you add files.</source>
+        <translation>ベクトル: 中断しました。次にファイルを追加したときに続きから計算します。</translation>
+    </message>
+    <message>
         <source>New conversation</source>
         <translation>新しい会話</translation>
     </message>
@@ -218,6 +276,18 @@
         <translation>読み込み…</translation>
     </message>
     <message>
+        <source>A .gguf file, an MLX folder, or a Hugging Face checkpoint folder (converted for this machine)</source>
+        <translation>.gguf ファイル、MLX フォルダ、または Hugging Face のチェックポイントフォルダ（このマシン用に変換します）</translation>
+    </message>
+    <message>
+        <source>A .gguf file…</source>
+        <translation>.gguf ファイル…</translation>
+    </message>
+    <message>
+        <source>A model folder (MLX or Hugging Face)…</source>
+        <translation>モデルフォルダ（MLX または Hugging Face）…</translation>
+    </message>
+    <message>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
@@ -226,8 +296,48 @@
         <translation>このマシンへのおすすめ</translation>
     </message>
     <message>
+        <source>Installed and in use</source>
+        <translation>インストール済み・使用中</translation>
+    </message>
+    <message>
+        <source>Answering (LLM)</source>
+        <translation>回答（LLM）</translation>
+    </message>
+    <message>
+        <source>Embedder</source>
+        <translation>埋め込みモデル</translation>
+    </message>
+    <message>
+        <source>Reranker</source>
+        <translation>リランカー</translation>
+    </message>
+    <message>
+        <source>Import a model folder (MLX or Hugging Face)</source>
+        <translation>モデルフォルダを読み込む（MLX または Hugging Face）</translation>
+    </message>
+    <message>
+        <source>Importing {name}…</source>
+        <translation>{name} を読み込み中…</translation>
+    </message>
+    <message>
+        <source>Installed {name} ({kind}). Select it and click Use to use it.</source>
+        <translation>{name}（{kind}）をインストールしました。選んで「使う」を押すと使えます。</translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation>ダウンロード中…</translation>
+    </message>
+    <message>
+        <source>This machine cannot reach the model hub, so nothing can be downloaded now. If you have a model already (a .gguf file, an MLX folder or a Hugging Face checkpoint folder), click Import… above and choose it.</source>
+        <translation>モデルハブに接続できないため、今はダウンロードできません。モデルを持っている場合（.gguf ファイル、MLX フォルダ、Hugging Face のチェックポイントフォルダ）は、上の「読み込み…」を押して選んでください。</translation>
+    </message>
+    <message>
+        <source>Converting for this machine…</source>
+        <translation>このマシン用に変換中…</translation>
+    </message>
+    <message>
         <source>Installed</source>
-        <translation>インストール済み</translation>
+        <translation type="vanished">インストール済み</translation>
     </message>
     <message>
         <source>Apple Silicon</source>
@@ -242,8 +352,35 @@
         <translation>メモリ {ram:.0f} GB・{chip}・空きディスク {disk:.0f} GB</translation>
     </message>
     <message>
+        <source>folder</source>
+        <translation>フォルダ</translation>
+    </message>
+    <message>
+        <source>on the server</source>
+        <translation>サーバー上</translation>
+    </message>
+    <message>
+        <source>{role} (set in Settings)</source>
+        <translation>{role}（設定で指定）</translation>
+    </message>
+    <message>
         <source>Import a model</source>
         <translation>モデルを読み込む</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsStatus</name>
+    <message>
+        <source>The models in use; click to change them</source>
+        <translation>使用中のモデル（クリックで変更）</translation>
+    </message>
+    <message>
+        <source>LLM: {llm} · Embedder: {embedder} · Reranker: {reranker}</source>
+        <translation>LLM: {llm}・埋め込み: {embedder}・リランカー: {reranker}</translation>
+    </message>
+    <message>
+        <source>on {device}</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -258,7 +395,7 @@
     </message>
     <message>
         <source>Click a source to open it</source>
-        <translation type="unfinished"></translation>
+        <translation>出典をクリックすると開きます</translation>
     </message>
     <message>
         <source>No answering model is set up yet; these are the search results.</source>
@@ -347,6 +484,34 @@
         <translation>回答に使う出典数</translation>
     </message>
     <message>
+        <source>Speed: first words in about 4 s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Balanced: about 8 s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quality: about 20 s, more sources reranked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No limit: rerank every candidate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{s:g} s (config.toml)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ippon measures how fast this machine runs each model and reranks as many candidates as fit this time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Answer speed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Chunk size (tokens)</source>
         <translation>チャンクの大きさ（トークン）</translation>
     </message>
@@ -357,6 +522,34 @@
     <message>
         <source>Threads</source>
         <translation>スレッド数</translation>
+    </message>
+    <message>
+        <source>Follow the system</source>
+        <translation>システムに合わせる</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>ライト</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>ダーク</translation>
+    </message>
+    <message>
+        <source>Appearance</source>
+        <translation>外観</translation>
+    </message>
+    <message>
+        <source>System size</source>
+        <translation>システムの大きさ</translation>
+    </message>
+    <message>
+        <source>{pt} pt</source>
+        <translation>{pt} ポイント</translation>
+    </message>
+    <message>
+        <source>Text size</source>
+        <translation>文字の大きさ</translation>
     </message>
     <message>
         <source>Choose a model</source>
@@ -426,91 +619,30 @@
     <name>StateMessages</name>
     <message>
         <source>Your library is empty, so there is nothing to answer from yet. &lt;a href=&apos;add&apos;&gt;Add a folder…&lt;/a&gt; or drop files onto the window.</source>
-        <translation type="unfinished"></translation>
+        <translation>ライブラリが空なので、まだ回答の元になる資料がありません。&lt;a href='add'&gt;フォルダを追加…&lt;/a&gt;するか、ファイルをウィンドウにドロップしてください。</translation>
     </message>
     <message>
         <source>No answering model is set up yet; these are the search results. &lt;a href=&apos;models&apos;&gt;Choose a model…&lt;/a&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>回答用のモデルがまだ設定されていません。検索結果を表示しています。&lt;a href='models'&gt;モデルを選ぶ…&lt;/a&gt;</translation>
     </message>
     <message>
         <source>Nothing in the library matches this question. Try other words or the terms the documents use, ask about one thing at a time, or check in the library that the file is indexed.</source>
-        <translation type="unfinished"></translation>
+        <translation>ライブラリにこの質問に合う資料がありません。別の言葉や資料で使われている用語で聞く、一度に一つのことを聞く、またはライブラリでファイルが登録済みか確かめてみてください。</translation>
     </message>
     <message>
         <source>The answer failed: {reason}. The search results stay listed under Sources. &lt;a href=&apos;models&apos;&gt;Check the models…&lt;/a&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>回答に失敗しました: {reason}。検索結果は「出典」に残っています。&lt;a href='models'&gt;モデルを確認…&lt;/a&gt;</translation>
     </message>
     <message>
         <source>Stopped. Ask again to start over.</source>
-        <translation type="unfinished"></translation>
+        <translation>停止しました。もう一度質問すると最初からやり直します。</translation>
     </message>
 </context>
 <context>
-    <name>TrayController</name>
+    <name>ThreadSession</name>
     <message>
-        <source>Quick ask</source>
-        <translation>クイック質問</translation>
-    </message>
-    <message>
-        <source>Show Ippon</source>
-        <translation>Ippon を表示</translation>
-    </message>
-    <message>
-        <source>Quit</source>
-        <translation>終了</translation>
-    </message>
-    <message>
-        <source>This desktop has no system tray: open quick ask from the View menu or with Ctrl+Shift+Space.</source>
-        <translation>このデスクトップにはシステムトレイがありません。クイック質問は「表示」メニューか Ctrl+Shift+Space で開けます。</translation>
-    </message>
-</context>
-<context>
-    <name>parent</name>
-    <message>
-        <source>Remove these from the library? The files on the disk are kept, and a removed file stays out of its folder&apos;s updates until you add it again.
-
-{names}</source>
-        <translation>これらをライブラリから削除しますか？ ディスク上のファイルは残ります。削除したファイルは、もう一度追加するまでフォルダの更新でも戻りません。
-
-{names}</translation>
-    </message>
-    <message>
-        <source>Remove from the library</source>
-        <translation>ライブラリから削除</translation>
-    </message>
-</context>
-<context>
-    <name>AnswerActions</name>
-    <message>
-        <source>Copy answer with sources</source>
-        <translation>回答を出典付きでコピー</translation>
-    </message>
-    <message>
-        <source>Regenerate</source>
-        <translation>もう一度回答</translation>
-    </message>
-    <message>
-        <source>Stop</source>
-        <translation>停止</translation>
-    </message>
-</context>
-<context>
-    <name>ConversationView</name>
-    <message>
-        <source>(the answer was interrupted)</source>
-        <translation>（回答は途中で中断されました）</translation>
-    </message>
-    <message>
-        <source> (p.{page})</source>
-        <translation>（{page} ページ）</translation>
-    </message>
-    <message>
-        <source>cited</source>
-        <translation>引用あり</translation>
-    </message>
-    <message>
-        <source>given, not cited</source>
-        <translation>渡したが引用なし</translation>
+        <source>{path}: cannot write the export: {reason}</source>
+        <translation>{path}: 書き出せません: {reason}</translation>
     </message>
 </context>
 <context>
@@ -579,10 +711,41 @@
     </message>
 </context>
 <context>
-    <name>ThreadSession</name>
+    <name>TrayController</name>
     <message>
-        <source>{path}: cannot write the export: {reason}</source>
-        <translation>{path}: 書き出せません: {reason}</translation>
+        <source>Quick ask</source>
+        <translation>クイック質問</translation>
+    </message>
+    <message>
+        <source>Show Ippon</source>
+        <translation>Ippon を表示</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>終了</translation>
+    </message>
+    <message>
+        <source>This desktop has no system tray: open quick ask from the View menu or with Ctrl+Shift+Space.</source>
+        <translation>このデスクトップにはシステムトレイがありません。クイック質問は「表示」メニューか Ctrl+Shift+Space で開けます。</translation>
+    </message>
+    <message>
+        <source>Ippon keeps running here: quick ask is one click away. Quit from this icon&apos;s menu.</source>
+        <translation>Ippon はここで動き続けます。クイック質問はクリックひとつで開けます。終了はこのアイコンのメニューから。</translation>
+    </message>
+</context>
+<context>
+    <name>parent</name>
+    <message>
+        <source>Remove these from the library? The files on the disk are kept, and a removed file stays out of its folder&apos;s updates until you add it again.
+
+{names}</source>
+        <translation>これらをライブラリから削除しますか？ ディスク上のファイルは残ります。削除したファイルは、もう一度追加するまでフォルダの更新でも戻りません。
+
+{names}</translation>
+    </message>
+    <message>
+        <source>Remove from the library</source>
+        <translation>ライブラリから削除</translation>
     </message>
 </context>
 </TS>

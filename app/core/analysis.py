@@ -3,7 +3,7 @@
 NFKC, then Sudachi (core dictionary, split mode A, so 耐熱性能 is 耐熱 + 性能) with each word
 replaced by its normalized form (問合せ -> 問い合わせ, サーバ -> サーバー), then the katakana
 long-vowel rule Sudachi's dictionary leaves out (メモリー -> メモリ, コンピューター -> コンピュータ),
-then particles, auxiliaries, pronouns and question words are dropped. Three term lists come out:
+then particles, auxiliaries, pronouns and question words are dropped. Four term lists come out:
 
 - `words`: the normalized words, which rank whole words;
 - `grams`: character bigrams of each run of kept words (the normalized words written together,
@@ -12,8 +12,8 @@ then particles, auxiliaries, pronouns and question words are dropped. Three term
 - `readings`: marked bigrams of how the kanji words are read, once each, which a query typed in
   hiragana alone (ざいたくきんむ for 在宅勤務) searches;
 - `kanji`: each kanji of the kept words on its own (CJK search's unigrams beside its bigrams), so a
-  question's 使用料 still meets a text's 無料 and 兄弟 its 弟: a word written differently but sharing
-  a meaningful character ranks the right chunk within the first few, where bigrams alone miss it.
+  question's 使用料 still meets a text's 無料: a word written differently but sharing a meaningful
+  character ranks the right chunk within the first few, where bigrams alone miss it.
 
 All go into one space-separated column that LanceDB indexes with its `whitespace` tokenizer,
 so what the index holds is exactly what this module produced, and one BM25 query ranks by

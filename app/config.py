@@ -29,6 +29,9 @@ class Config:
     # Qwen3-VL-Reranker (a GGUF file with its mmproj-<name> beside it, an MLX folder, or a remote
     # model name): when set, it reranks instead of `reranker`, images and PDF pages by their pixels.
     vision_reranker: str | None = None
+    # Qwen3-VL-Embedding: when set, the library's images also get vectors from their pixels (one
+    # vision pass each, at `ippon add`), and a search finds photos with no text at all.
+    image_embedder: str | None = None
     top_k: int = 8  # sources given to the LLM
     candidates: int = 50  # fused search results given to the reranker
     chunk_tokens: int = 400
@@ -71,6 +74,7 @@ _CHECKS = {
     "llm": (str, lambda v: bool(v), "a model file, folder or name"),
     "reranker": (str, lambda v: bool(v), "a model file, folder or name"),
     "vision_reranker": (str, lambda v: bool(v), "a model file, folder or name"),
+    "image_embedder": (str, lambda v: bool(v), "a model file, folder or name"),
     "top_k": (int, lambda v: 1 <= v <= 100, "a whole number from 1 to 100"),
     "candidates": (int, lambda v: 1 <= v <= 1000, "a whole number from 1 to 1000"),
     "chunk_tokens": (int, lambda v: 64 <= v <= 8192, "a whole number from 64 to 8192"),

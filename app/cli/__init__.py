@@ -13,7 +13,7 @@ from ..config import load_config
 from ..core.service import IpponService
 from ..errors import IpponError, user_message
 from ..locale import _
-from . import ask, convert, engine, evaluate, library, models, serve
+from . import ask, convert, engine, evaluate, images, library, models, serve
 from . import threads as thread_commands
 from .parser_words import speak_the_users_language
 from .terminal import visible
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "Run `ippon` with no arguments (or `ippon gui`) to open the window."))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for command in (library, ask, evaluate, engine, convert, models, serve):
+    for command in (library, ask, evaluate, engine, convert, models, serve, images):
         command.register(sub)
     thread_commands.register(sub)
     return parser

@@ -70,6 +70,7 @@ class Result:
     vector_rank: int | None
     rerank_score: float | None = None
     pixels: PixelNote | None = None  # set when a VL reranker judged it: the image it saw, or why none
+    image_rank: int | None = None  # its rank among the images found by their pixels (image_vectors.py)
 
 
 @dataclass(slots=True)
@@ -107,7 +108,7 @@ class NoEmbedderError(IpponError):
 class Retriever:
     def __init__(self, store: LibraryStore, *, embedder: Any = None, reranker: Any = None,
                  vectors: VectorSearch | None = None, vision_reranker: Any = None,
-                 page_renderer: PageRenderer | None = None) -> None:
+                 page_renderer: PageRenderer | None = None, image_search: Any = None) -> None:
         """`vectors` replaces the library's own vector index (evaluation compares other embedders).
         `vision_reranker` (Qwen3-VL-Reranker), when given, reranks instead of `reranker`: images and
         PDF pages (rendered by `page_renderer`) by their pixels, other hits by their text."""
@@ -116,6 +117,7 @@ class Retriever:
         self.reranker = reranker
         self.vision_reranker = vision_reranker
         self.page_renderer = page_renderer
+        self.image_search = image_search  # image_vectors.ImageSearch: images by their pixels, fused as a third list
         self.vectors = vectors or LibraryVectors(store)
 
     def search(self, query: str, settings: RetrievalSettings = RetrievalSettings()) -> Retrieval:
@@ -143,8 +145,13 @@ class Retriever:
             start = time.perf_counter()
             vector = self.vectors.search(query_vector, limit=settings.candidates, where=where)
             timings["vector_ms"] = _ms(start)
+        images: list[Hit] = []
+        if self.image_search is not None and settings.mode != "lexical":
+            start = time.perf_counter()
+            images = self.image_search.search(query, limit=settings.candidates)
+            timings["images_ms"] = _ms(start)
         start = time.perf_counter()
-        fused = fuse(lexical, vector, k=settings.rrf_k)[:settings.candidates]
+        fused = fuse(lexical, vector, k=settings.rrf_k, images=images)[:settings.candidates]
         timings["fusion_ms"] = _ms(start)
         head: list[Result] = []
         if settings.rerank and (self.reranker is not None or self.vision_reranker is not None) and fused:
@@ -174,15 +181,16 @@ def _rerank_text(query: str, hit: Hit, settings: RetrievalSettings) -> str:
                          count_tokens=estimate_tokens).text
 
 
-def fuse(lexical: Sequence[Hit], vector: Sequence[Hit], *, k: int = 60) -> list[Result]:
+def fuse(lexical: Sequence[Hit], vector: Sequence[Hit], *, k: int = 60, images: Sequence[Hit] = ()) -> list[Result]:
     """Reciprocal rank fusion: each list adds 1 / (k + rank) to a chunk's score (ranks from 1)."""
     table: dict[str, dict[str, Any]] = {}
-    for name, hits in (("lexical", lexical), ("vector", vector)):
+    for name, hits in (("lexical", lexical), ("vector", vector), ("image", images)):
         for rank, hit in enumerate(hits, 1):
-            entry = table.setdefault(hit.chunk_id, {"hit": hit, "score": 0.0, "lexical": None, "vector": None})
+            entry = table.setdefault(hit.chunk_id, {"hit": hit, "score": 0.0, "lexical": None, "vector": None,
+                                                    "image": None})
             entry["score"] += 1.0 / (k + rank)
             entry[name] = rank
-    results = [Result(e["hit"], e["score"], e["lexical"], e["vector"]) for e in table.values()]
+    results = [Result(e["hit"], e["score"], e["lexical"], e["vector"], image_rank=e["image"]) for e in table.values()]
     # Ties (same fused score) keep the better lexical rank first, then the better vector rank.
     return sorted(results, key=lambda r: (-r.score, r.lexical_rank or 10**9, r.vector_rank or 10**9))
 

@@ -24,8 +24,9 @@ from .answer import AskDone, AskEvent, answer_question
 from .budget import BudgetInputs, BudgetPlan, focus_sources, plan_budget
 from .conversation import HISTORY_SHARE, EarlierTurn, answered, ask_in_thread, pack_history, search_in_thread
 from .evaluation import ConfigReport, eval_vectors, evaluate, load_eval_config, load_questions
-from .ingest import ChunkingSettings, IngestSummary, ProgressCallback
+from .ingest import ChunkingSettings, IngestProgress, IngestSummary, ProgressCallback
 from .library import Library
+from .image_vectors import ImageIndexReport, ImageSearch, ImageVectors
 from .pixels import PageRenderer
 from .retrieval import Retrieval, RetrievalSettings, Retriever
 from .store import Hit, SourceRecord
@@ -44,12 +45,13 @@ class IpponService:
         self._embedder: Any = None
         self._reranker: Any = None
         self._vision_reranker: Any = None
+        self._image_embedder: Any = None
         self._llm: Any = None
         self._threads: ThreadStore | None = None
 
     def close(self) -> None:
         """Free the loaded models (each holds native memory and, for llama.cpp, threads)."""
-        for name in ("_llm", "_reranker", "_vision_reranker", "_embedder"):
+        for name in ("_llm", "_reranker", "_vision_reranker", "_image_embedder", "_embedder"):
             model = getattr(self, name)
             if model is not None:
                 model.close()
@@ -89,7 +91,27 @@ class IpponService:
 
     def add(self, paths: list[Path], *, watch: bool = False, vectors: bool = True,
             progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> IngestSummary:
-        return self.library.add(paths, watch=watch, vectors=vectors, progress=progress, cancel=cancel)
+        summary = self.library.add(paths, watch=watch, vectors=vectors, progress=progress, cancel=cancel)
+        if vectors and self.config.image_embedder and not (cancel is not None and cancel.is_set()):
+            self.index_images(progress=progress, cancel=cancel)
+        return summary
+
+    def index_images(self, *, progress: ProgressCallback | None = None,
+                     cancel: threading.Event | None = None) -> ImageIndexReport:
+        """Vectors from the pixels of the library's new and changed images (`image_embedder`, Qwen3-VL-Embedding)."""
+        if not self.config.image_embedder:
+            raise IpponError(_("no image embedder: set `image_embedder` in config.toml to a Qwen3-VL-Embedding model"))
+        if self._image_embedder is None:
+            self._image_embedder = self.load_engine("vision_embedder", self.config.image_embedder)
+
+        def step(done: int, total: int) -> None:
+            if progress is not None:
+                progress(IngestProgress("images", done, total))
+
+        return self._image_vectors().update(self.library.store, self._image_embedder, progress=step, cancel=cancel)
+
+    def _image_vectors(self) -> ImageVectors:
+        return ImageVectors(self.config.data_dir / "image-vectors", Path(str(self.config.image_embedder)).name)
 
     def remove(self, paths: list[Path]) -> int:
         return self.library.remove(paths)
@@ -116,17 +138,24 @@ class IpponService:
 
     def retriever(self, *, rerank: bool = True) -> Retriever:
         embedder = self._library_embedder() if self.config.embedder else None
+        images = None
+        if self.config.image_embedder:
+            stored = self._image_vectors()
+            if stored.rows:  # the embedder is loaded only once there are image vectors to search
+                if self._image_embedder is None:
+                    self._image_embedder = self.load_engine("vision_embedder", self.config.image_embedder)
+                images = ImageSearch(stored, self._image_embedder)
         reranker = None
         if rerank and self.config.vision_reranker:
             if self._vision_reranker is None:
                 self._vision_reranker = self.load_engine("vision_reranker", self.config.vision_reranker)
             return Retriever(self.library.store, embedder=embedder, vision_reranker=self._vision_reranker,
-                             page_renderer=PageRenderer(self.config.data_dir / "cache" / "pages"))
+                             page_renderer=PageRenderer(self.config.data_dir / "cache" / "pages"), image_search=images)
         if rerank and self.config.reranker:
             if self._reranker is None:
                 self._reranker = self.load_engine("reranker", self.config.reranker)
             reranker = self._reranker
-        return Retriever(self.library.store, embedder=embedder, reranker=reranker)
+        return Retriever(self.library.store, embedder=embedder, reranker=reranker, image_search=images)
 
     def retrieval_settings(self, **overrides: Any) -> RetrievalSettings:
         values = {"top_k": self.config.top_k, "candidates": self.config.candidates}

@@ -99,7 +99,7 @@ class Analysis:
     @property
     def terms(self) -> str:
         """What the index column holds (and what a query searches): all the terms, space-separated, the
-        words first and in their order (`word_pairs_share` reads which words stand side by side)."""
+        words first and in their order (lexical_rank.py reads which words stand side by side)."""
         return " ".join(self.words + self.grams + self.readings + self.kanji)
 
 
@@ -233,29 +233,6 @@ class JapaneseAnalyzer:
                 if at >= 0:
                     ranges.append((token.start + at, token.start + at + len(word)))
         return _merge(ranges)
-
-
-def word_coverage(words: list[str], terms: str) -> float:
-    """The share of the query's words a chunk holds (its stored `terms`): whole, or as all of the word's
-    bigrams (a word the dictionary kept inside a longer one there, 裁判 in 裁判所). Unweighted on purpose: each
-    word the question names counts the same, whatever BM25 makes of how often the chunk repeats it."""
-    if not words:
-        return 0.0
-    held = set(terms.split())
-    found = sum(1 for word in words if word in held or (len(word) > 1 and held.issuperset(_run_grams(word))))
-    return found / len(words)
-
-
-def word_pairs_share(words: list[str], terms: str) -> float:
-    """The share of the query's neighbouring words (particles aside) that stand side by side in a chunk's
-    stored `terms` too: a question that quotes its answer's wording (作品の演奏が頻繁に行われる) finds that
-    passage before the chunks holding the same words apart."""
-    pairs = list(zip(words, words[1:]))
-    if not pairs:
-        return 0.0
-    tokens = terms.split()
-    held = set(zip(tokens, tokens[1:]))
-    return sum(1 for pair in pairs if pair in held) / len(pairs)
 
 
 def normalize(text: str) -> str:

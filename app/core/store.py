@@ -29,18 +29,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import IpponError
-from .analysis import ANALYSIS_VERSION, analyzer, word_coverage, word_pairs_share
+from .analysis import ANALYSIS_VERSION, analyzer
+from . import lexical_rank
 from .lance_reader import LanceReader, can_run_here, open_reader
 
 FLAT_SEARCH_LIMIT = 20_000  # vectors; above this an IVF_HNSW_SQ index is built
-# Keyword search reorders BM25's best RESCORE_DEPTH chunks by how many of the query's words each holds and
-# how many of its neighbouring words stand side by side there too (`search_lexical`): the weights are what
-# all of them are worth, as a share of the best BM25 score. Measured on ../shared/ja-retrieval-dev
-# (scripts/bench/search_quality.py): the same figures for any coverage weight up to 0.7 and any pair weight
-# from 0.3 to 0.7; coverage above 0.7 starts to cost compound-part queries.
-RESCORE_DEPTH = 30
-COVERAGE_WEIGHT = 0.5
-PAIRS_WEIGHT = 0.5
 
 # The analysed terms of each chunk (app/core/analysis.py), full-text indexed as they are. The field's
 # metadata names the analysis that made them; a library from older code fills a column of the other
@@ -360,20 +353,9 @@ class LibraryStore:
             analysis = analyzer().query_terms(text)
             if not analysis.terms:
                 return []  # only particles and question words: nothing decides a ranking
-            rows = self._full_text(TERMS, analysis.terms, limit=max(limit, RESCORE_DEPTH), where=where,
-                                   extra=[TERMS])
-            # BM25 rewards a chunk for repeating one of the question's words (often the topic every chunk of
-            # that document shares) about as much as for holding another of them, and knows nothing of word
-            # order: a chunk that holds all of the words a question names, and in its order, is the better
-            # answer, so both are added in BM25's units.
-            if rows and len(analysis.words) > 1:
-                best = max(r["_score"] for r in rows)
-                for r in rows:
-                    terms = r[TERMS] or ""
-                    r["_score"] += best * (COVERAGE_WEIGHT * word_coverage(analysis.words, terms)
-                                           + PAIRS_WEIGHT * word_pairs_share(analysis.words, terms))
-                rows.sort(key=lambda r: -r["_score"])
-            rows = rows[:limit]
+            rows = self._full_text(TERMS, analysis.terms, limit=max(limit, lexical_rank.RESCORE_DEPTH),
+                                   where=where, extra=[TERMS])
+            rows = lexical_rank.rescore(rows, analysis.words, terms_key=TERMS)[:limit]
         return [_hit(r, r["_score"]) for r in rows]
 
     # --- the analysed terms: version and upgrade --------------------------------------------

@@ -11,8 +11,10 @@ import pytest
 
 from app.cli import main
 from app.config import load_config
+from app.core import lexical_rank
 from app.core import store as store_module
-from app.core.analysis import ANALYSIS_VERSION, analyzer, word_coverage, word_pairs_share
+from app.core.analysis import ANALYSIS_VERSION, analyzer
+from app.core.lexical_rank import word_coverage, word_pairs_share
 from app.core.snippets import make_snippet, match_ranges
 from app.core.store import (STOP_WORDS, ChunkRecord, FileUpdate, LibraryStore, SourceRecord, search_text,
                             source_id_for, text_hash)
@@ -273,10 +275,10 @@ def test_the_chunk_holding_every_word_of_a_question_beats_those_holding_some_of_
     })
     question = "ミネルバの保証期間は？"
     assert _top(store, question) == "/minerva/warranty.txt"
-    monkeypatch.setattr(store_module, "PAIRS_WEIGHT", 0.0)
+    monkeypatch.setattr(lexical_rank, "PAIRS_WEIGHT", 0.0)
     assert _top(store, question) == "/minerva/warranty.txt"  # coverage alone does it
     # BM25 alone ranks first a chunk that holds only some of the question's words.
-    monkeypatch.setattr(store_module, "COVERAGE_WEIGHT", 0.0)
+    monkeypatch.setattr(lexical_rank, "COVERAGE_WEIGHT", 0.0)
     assert _top(store, question) == "/news/trial.txt"
 
 
@@ -289,7 +291,7 @@ def test_the_chunk_with_the_question_s_words_side_by_side_beats_one_holding_them
     })
     question = "作品の演奏が頻繁に行われるようになったのはいつか"
     assert _top(store, question) == "/mahler/late.txt"
-    monkeypatch.setattr(store_module, "PAIRS_WEIGHT", 0.0)  # BM25 and coverage alone: the words apart win
+    monkeypatch.setattr(lexical_rank, "PAIRS_WEIGHT", 0.0)  # BM25 and coverage alone: the words apart win
     assert _top(store, question) == "/mahler/now.txt"
 
 

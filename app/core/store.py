@@ -341,7 +341,8 @@ class LibraryStore:
         return reader.count_rows("chunks") if reader is not None else self._chunks.count_rows()
 
     def search_lexical(self, query: str, *, limit: int = 20, where: str | None = None) -> list[Hit]:
-        """The chunks that best match the query's words, compound parts and spelling variants (BM25)."""
+        """The chunks that best match the query's words, compound parts and spelling variants (BM25, then the
+        best few reordered by how well they hold the question's words: lexical_rank.py)."""
         text = search_text(query).strip()
         if not text or not self.count_chunks():
             return []

@@ -129,4 +129,5 @@ class ImageSearch:
         if not self.vectors.rows:
             return []
         vector = self.embedder.embed([Candidate(text=query)], instruction=QUERY_INSTRUCTION)[0]
-        return self.vectors.search(vector, limit=limit)
+        # Images removed since the last `update` drop out here (the next update forgets them).
+        return [hit for hit in self.vectors.search(vector, limit=limit) if Path(hit.path).is_file()]

@@ -145,3 +145,9 @@ def test_the_real_tiny_vl_embedder_indexes_and_searches_images(vl_test_models, t
     assert main(["search", "赤い写真", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [Path(r["path"]).name for r in rows] == ["IMG_0101.png"]  # found by its pixels alone
+
+
+def test_a_deleted_photo_is_no_longer_found(service, tmp_path):
+    (tmp_path / "docs" / "IMG_0001.png").unlink()
+    names = [Path(r.hit.path).name for r in service.search("赤い写真", RetrievalSettings()).results]
+    assert "IMG_0001.png" not in names

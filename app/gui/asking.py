@@ -10,6 +10,7 @@ from ..core.answer import AskDone, AskSources, Citation
 from ..core.conversation import AskTurn
 from ..core.retrieval import Retrieval
 from ..core.service import IpponService
+from ..errors import user_message
 from .tasks import Op, TaskRunner
 
 THINKING_MODES = ("off", "on", "budget")
@@ -78,7 +79,7 @@ class AskController(QObject):
             self.finished.emit(event)
 
     def _on_failure(self, exc: BaseException) -> None:
-        self.failed.emit(str(exc))
+        self.failed.emit(user_message(exc))  # an engine's error, introduced in the user's language
         if not self._got_sources:
             # The model failed before the sources were shown (loading it, say): the search alone still
             # works, and what it found is worth showing beside the error.

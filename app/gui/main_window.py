@@ -17,6 +17,7 @@ from ..core.library import LibraryBusyError
 from ..core.service import IpponService
 from ..core.store import source_id_for
 from ..core.unindexed import unindexed_files
+from ..errors import user_message
 from .ask_panel import AskPanel
 from .models_status import ModelsStatus
 from .asking import AskController
@@ -395,8 +396,8 @@ class MainWindow(QMainWindow):
 
     def _error(self, exc: BaseException) -> None:
         """Show an error without blocking the window (the message names the file and the reason)."""
-        self.statusBar().showMessage(str(exc), 20000)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Ippon", str(exc), parent=self)
+        self.statusBar().showMessage(user_message(exc), 20000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Ippon", user_message(exc), parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 

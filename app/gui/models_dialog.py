@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLay
 from ..core import models
 from ..core.models.ready_import import import_ready_to_run
 from ..core.service import IpponService
+from ..errors import user_message
 from .tasks import Op, TaskRunner
 
 CONFIG_KEYS = ("llm", "embedder", "reranker")
@@ -154,7 +155,7 @@ class ModelsDialog(QDialog):
         try:
             action()
         except Exception as exc:  # noqa: BLE001 - shown to the user; the message names the model and reason
-            self.status.setText(str(exc))
+            self.status.setText(user_message(exc))
             return
         self.status.setText("")
         self.refresh()
@@ -191,7 +192,7 @@ class ModelsDialog(QDialog):
         self.import_finished.emit(model)
 
     def _import_failed(self, exc: BaseException) -> None:
-        self.status.setText(str(exc))
+        self.status.setText(user_message(exc))
         self.import_finished.emit(exc)
 
     # --- downloading ----------------------------------------------------------------------------
@@ -225,7 +226,7 @@ class ModelsDialog(QDialog):
                                         "If you have a model already (a .gguf file, an MLX folder or a Hugging "
                                         "Face checkpoint folder), click Import… above and choose it."))
         else:
-            self.status.setText(str(exc))
+            self.status.setText(user_message(exc))
 
     # --- the running job ------------------------------------------------------------------------
 

@@ -36,11 +36,11 @@ class SourcesPanel(QWidget):
         self.tree.setHeaderLabels([self.tr("File"), self.tr("Status"), self.tr("Chunks"), self.tr("Reason")])
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setUniformRowHeights(True)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long Japanese names stay on one line
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)  # long Japanese names stay on one line
         header = self.tree.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(self.NAME, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(self.NAME, 240)
+        header.resizeSection(self.NAME, 220)
         for column in (self.STATUS, self.CHUNKS):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.add_button = QPushButton(self.tr("Add…"))

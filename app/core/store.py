@@ -171,6 +171,7 @@ class LibraryStore:
         self.path = Path(data_dir) / "library"
         self.path.mkdir(parents=True, exist_ok=True)
         self._db: Any = None
+        self._connecting = threading.Lock()  # the window's threads may open the tables at once
         # Reads that do not need lancedb's Python layer go through its native core: a short command
         # then never pays the package's import (lance_reader.py says why and how it stays honest).
         self._reader = open_reader(self.path)
@@ -180,11 +181,14 @@ class LibraryStore:
             import lancedb
         except ImportError as exc:
             raise StoreError("the library needs lancedb: please install it (pip install lancedb)") from exc
-        # Check for newer versions on every read: the GUI searches while another process ingests.
-        db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
-        self._tables = {"sources": self._table(db, "sources", SourceRecord),
-                        "chunks": self._table(db, "chunks", ChunkRecord)}
-        self._db = db
+        with self._connecting:
+            if self._db is not None:
+                return
+            # Check for newer versions on every read: the GUI searches while another process ingests.
+            db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
+            self._tables = {"sources": self._table(db, "sources", SourceRecord),
+                            "chunks": self._table(db, "chunks", ChunkRecord)}
+            self._db = db
 
     @property
     def _sources(self) -> Any:

@@ -72,3 +72,22 @@ def test_sources_and_search_commands_never_import_lancedb(tmp_path):
                              text=True)
         assert "a.md" in run.stdout.replace("\n", "")
         assert json.loads(run.stderr.strip().splitlines()[-1]) == []
+
+
+def test_threads_opening_the_tables_at_once_share_one_connection(tmp_path):
+    import threading
+
+    store = LibraryStore(tmp_path)
+    start = threading.Barrier(4)
+    tables = []
+
+    def first_use() -> None:
+        start.wait()
+        tables.append(store._chunks)  # noqa: SLF001 - the table a write would use
+
+    workers = [threading.Thread(target=first_use) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(tables) == 4 and all(table is tables[0] for table in tables)

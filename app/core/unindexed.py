@@ -32,8 +32,8 @@ def unindexed_files(roots: Iterable[str], *, excluded: Callable[[str], bool] | N
                 continue  # problems are stored with the failed files already
             if sources.format_for(Path(item.path)) is None:
                 suffix = Path(item.path).suffix.lower()
-                reason = (_("skipped: Ippon does not read {suffix} files").format(suffix=suffix) if suffix
-                          else _("skipped: a file without an extension"))
+                reason = (_("Ippon does not read {suffix} files").format(suffix=suffix) if suffix
+                          else _("a file without an extension (Ippon reads files by their type)"))
                 found.append(UnindexedFile(item.path, reason))
                 if len(found) >= limit:
                     return found

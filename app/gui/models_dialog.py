@@ -145,11 +145,22 @@ class ModelsDialog(QDialog):
         model = self._selected()
         if model is not None:
             self._try(lambda: self.service.use_model(model.name))
+        else:
+            self._explain_settings_row()
 
     def remove_selected(self) -> None:
         model = self._selected()
         if model is not None:
             self._try(lambda: self.service.remove_model(model.name))
+        else:
+            self._explain_settings_row()
+
+    def _explain_settings_row(self) -> None:
+        """A model set by path in Settings is not Ippon's to use or delete: say where it is changed."""
+        rows = self.installed.selectionModel().selectedRows()
+        if rows:
+            self.status.setText(self.tr("{name} is set by its path in Settings; change or clear it there "
+                                        "(File → Settings…).").format(name=self._rows[rows[0].row()][0]))
 
     def _try(self, action) -> None:  # noqa: ANN001 - a quick call into the service
         try:

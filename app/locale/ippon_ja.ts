@@ -312,6 +312,10 @@
         <translation>リランカー</translation>
     </message>
     <message>
+        <source>{name} is set by its path in Settings; change or clear it there (File → Settings…).</source>
+        <translation>{name} は設定でパスを指定しています。変更・解除は設定（ファイル → 設定…）で行ってください。</translation>
+    </message>
+    <message>
         <source>Import a model folder (MLX or Hugging Face)</source>
         <translation>モデルフォルダを読み込む（MLX または Hugging Face）</translation>
     </message>
@@ -619,11 +623,11 @@
     <name>StateMessages</name>
     <message>
         <source>Your library is empty, so there is nothing to answer from yet. &lt;a href=&apos;add&apos;&gt;Add a folder…&lt;/a&gt; or drop files onto the window.</source>
-        <translation>ライブラリが空なので、まだ回答の元になる資料がありません。&lt;a href='add'&gt;フォルダを追加…&lt;/a&gt;するか、ファイルをウィンドウにドロップしてください。</translation>
+        <translation>ライブラリが空なので、まだ回答の元になる資料がありません。&lt;a href=&apos;add&apos;&gt;フォルダを追加…&lt;/a&gt;するか、ファイルをウィンドウにドロップしてください。</translation>
     </message>
     <message>
         <source>No answering model is set up yet; these are the search results. &lt;a href=&apos;models&apos;&gt;Choose a model…&lt;/a&gt;</source>
-        <translation>回答用のモデルがまだ設定されていません。検索結果を表示しています。&lt;a href='models'&gt;モデルを選ぶ…&lt;/a&gt;</translation>
+        <translation>回答用のモデルがまだ設定されていません。検索結果を表示しています。&lt;a href=&apos;models&apos;&gt;モデルを選ぶ…&lt;/a&gt;</translation>
     </message>
     <message>
         <source>Nothing in the library matches this question. Try other words or the terms the documents use, ask about one thing at a time, or check in the library that the file is indexed.</source>
@@ -631,7 +635,7 @@
     </message>
     <message>
         <source>The answer failed: {reason}. The search results stay listed under Sources. &lt;a href=&apos;models&apos;&gt;Check the models…&lt;/a&gt;</source>
-        <translation>回答に失敗しました: {reason}。検索結果は「出典」に残っています。&lt;a href='models'&gt;モデルを確認…&lt;/a&gt;</translation>
+        <translation>回答に失敗しました: {reason}。検索結果は「出典」に残っています。&lt;a href=&apos;models&apos;&gt;モデルを確認…&lt;/a&gt;</translation>
     </message>
     <message>
         <source>Stopped. Ask again to start over.</source>

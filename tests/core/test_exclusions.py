@@ -92,5 +92,5 @@ def test_files_of_unknown_types_are_listed_with_a_reason(tmp_path, monkeypatch):
     (folder / "table.xlsx").write_bytes(b"PK")
     (folder / "Makefile").write_text("all:", encoding="utf-8")
     found = {Path(f.path).name: f.reason for f in unindexed_files([str(folder)])}
-    assert found == {"table.xlsx": "skipped: Ippon does not read .xlsx files",
-                     "Makefile": "skipped: a file without an extension"}
+    assert found == {"table.xlsx": "Ippon does not read .xlsx files",
+                     "Makefile": "a file without an extension (Ippon reads files by their type)"}

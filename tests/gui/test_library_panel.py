@@ -39,7 +39,7 @@ def test_folders_are_a_tree_with_skipped_and_failed_files_and_their_reasons(make
     assert meeting.parent() is top and meeting.child(0).text(0) == "議事録.txt"
     rows = panel.file_rows()
     assert rows["富士山.md"][0] == "indexed" and rows["empty.txt"] == ("failed", "", "is empty")
-    assert rows["表.xlsx"] == ("skipped", "", "skipped: Ippon does not read .xlsx files")
+    assert rows["表.xlsx"] == ("skipped", "", "Ippon does not read .xlsx files")
     assert "4 files" in panel.title.text() and "1 skipped" in panel.title.text()
 
 

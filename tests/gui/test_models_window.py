@@ -84,6 +84,10 @@ def test_a_model_set_in_settings_shows_in_the_dialog(make_window, qtbot, engine_
     dialog = _dialog(window)
     rows = [[dialog.installed.item(r, c).text() for c in range(5)] for r in range(dialog.installed.rowCount())]
     assert rows == [["llm-chat.gguf", "Answering (LLM)", "gguf", "", "Answering (LLM) (set in Settings)"]]
+    dialog.installed.selectRow(0)
+    dialog.remove_selected()  # not Ippon's file to delete: it says where the setting lives
+    assert "set by its path in Settings" in dialog.status.text()
+    assert engine_models("llm-chat", "gguf").exists()
     assert "llm-chat" in window.models_status.text()
 
 

@@ -137,7 +137,7 @@ def test_cli_add_and_sources_json(corpus, tmp_path, monkeypatch, capsys):
     assert main(["add", str(corpus), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary == {"added": 5, "updated": 0, "unchanged": 0, "removed": 0, "failed": 2, "skipped": 1,
-                       "chunks": summary["chunks"], "cancelled": False}
+                       "chunks": summary["chunks"], "vectors": 0, "cancelled": False}
     assert main(["sources", "--errors", "--json"]) == 0
     errors = json.loads(capsys.readouterr().out)
     assert sorted(Path(e["path"]).name for e in errors) == ["binary.txt", "empty.txt"]

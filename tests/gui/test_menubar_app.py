@@ -78,3 +78,17 @@ def test_quick_ask_opens_near_the_top_and_its_sources_open(make_window, qtbot, t
     item = quick.sources.item(0)
     quick.sources.itemClicked.emit(item)
     assert opened and Path(opened[0]).name == "port.txt"
+
+
+def test_launching_the_window_again_on_the_same_data_folder_opens_no_second_window(qtbot, tmp_path, monkeypatch):
+    from app.gui import app as gui_app
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("IPPON_HOME", str(home))
+    first = SingleInstance(home)
+    made = []
+    monkeypatch.setattr(gui_app, "MainWindow", lambda *a, **k: made.append(True))
+    with qtbot.waitSignal(first.activated, timeout=30_000):
+        assert gui_app.run_gui([]) == 0
+    assert not made
+    first.close()

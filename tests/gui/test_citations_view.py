@@ -3,7 +3,6 @@ rendered (not raw #), and a file that cannot be opened is reported."""
 
 from __future__ import annotations
 
-
 from PIL import Image
 
 from app.core.answer import Citation

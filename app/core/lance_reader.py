@@ -8,7 +8,8 @@ the extension directly and imports the package only for what this module does no
 write, the indexes, vector search.
 
 The extension's interface is not lancedb's public API. `open_reader` returns None when it does not
-look as this module expects, and the store then reads through the public API as before;
+look as this module expects, and `usable` is False when its connect takes other arguments (found
+on first use); the store then reads through the public API as before;
 tests/core/test_lance_reader.py checks that both give the same rows and that the lancedb installed
 gets the fast path. Nothing here writes, so the store's crash guarantees are untouched.
 """
@@ -59,12 +60,23 @@ class LanceReader:
     def _run(self, work: Any) -> Any:
         return asyncio.run(work)
 
-    async def _table(self, name: str) -> Any:
+    async def _connect(self) -> Any:
         if self._connection is None:
             # read_consistency_interval 0: every read sees what other processes committed.
             self._connection = await self._native.connect(str(self.folder), None, None, None, None, 0.0,
                                                           None, None, None)
-        return await self._connection.open_table(name)
+        return self._connection
+
+    async def _table(self, name: str) -> Any:
+        return await (await self._connect()).open_table(name)
+
+    def usable(self) -> bool:
+        """Whether the native core takes the calls this module makes (connects once to find out)."""
+        try:
+            self._run(self._connect())
+        except (TypeError, AttributeError):  # another lancedb's interface: its public API reads instead
+            return False
+        return True
 
     def exists(self, name: str) -> bool:
         return (self.folder / f"{name}.lance" / "_versions").is_dir()

@@ -175,6 +175,7 @@ class LibraryStore:
         # Reads that do not need lancedb's Python layer go through its native core: a short command
         # then never pays the package's import (lance_reader.py says why and how it stays honest).
         self._reader = open_reader(self.path)
+        self._reader_checked = False
 
     def _connect(self) -> None:
         try:
@@ -210,7 +211,13 @@ class LibraryStore:
 
     def _native(self) -> LanceReader | None:
         """The native reader when it can serve this call (not inside a running event loop)."""
-        return self._reader if self._reader is not None and can_run_here() else None
+        if self._reader is None or not can_run_here():
+            return None
+        if not self._reader_checked:
+            self._reader_checked = True
+            if not self._reader.usable():
+                self._reader = None
+        return self._reader
 
     # --- sources ------------------------------------------------------------------------
 

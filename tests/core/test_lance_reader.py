@@ -91,3 +91,15 @@ def test_threads_opening_the_tables_at_once_share_one_connection(tmp_path):
     for worker in workers:
         worker.join()
     assert len(tables) == 4 and all(table is tables[0] for table in tables)
+
+
+def test_a_lancedb_with_another_native_interface_reads_through_the_public_api(stores, tmp_path):
+    _, public = stores
+
+    def connect(uri):  # an older or newer core: other arguments
+        raise AssertionError("not reached: the call itself fails")
+
+    store = LibraryStore(tmp_path)
+    store._reader._native = type("OtherCore", (), {"connect": staticmethod(connect)})  # noqa: SLF001
+    assert store.sources() == public.sources() and store.count_chunks() == 4
+    assert store._reader is None  # noqa: SLF001 - decided once, then the public API

@@ -42,6 +42,22 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Server URL"), self.remote_url)
         self.top_k = self._spin(1, 100, config.top_k)
         form.addRow(self.tr("Sources per answer"), self.top_k)
+        # The latency budget's presets (app/core/budget.py): seconds to the answer's first word.
+        self.answer_seconds = QComboBox()
+        for seconds, label in ((4.0, self.tr("Speed: first words in about 4 s")),
+                               (8.0, self.tr("Balanced: about 8 s")),
+                               (20.0, self.tr("Quality: about 20 s, more sources reranked")),
+                               (0.0, self.tr("No limit: rerank every candidate"))):
+            self.answer_seconds.addItem(label, seconds)
+        index = self.answer_seconds.findData(float(config.answer_seconds))
+        if index < 0:  # a value from config.toml that is not a preset
+            self.answer_seconds.addItem(self.tr("{s:g} s (config.toml)").format(s=config.answer_seconds),
+                                        float(config.answer_seconds))
+            index = self.answer_seconds.count() - 1
+        self.answer_seconds.setCurrentIndex(index)
+        self.answer_seconds.setToolTip(self.tr("Ippon measures how fast this machine runs each model and reranks "
+                                               "as many candidates as fit this time"))
+        form.addRow(self.tr("Answer speed"), self.answer_seconds)
         self.chunk_tokens = self._spin(64, 8192, config.chunk_tokens)
         form.addRow(self.tr("Chunk size (tokens)"), self.chunk_tokens)
         self.threads = self._spin(0, 256, config.threads)
@@ -82,7 +98,8 @@ class SettingsDialog(QDialog):
         """The settings that differ from the current configuration (None removes a setting)."""
         values: dict[str, object] = {key: edit.text().strip() or None for key, edit in self.paths.items()}
         values.update(backend=self.backend.currentText(), remote_url=self.remote_url.text().strip() or None,
-                      top_k=self.top_k.value(), chunk_tokens=self.chunk_tokens.value(), threads=self.threads.value())
+                      top_k=self.top_k.value(), chunk_tokens=self.chunk_tokens.value(), threads=self.threads.value(),
+                      answer_seconds=self.answer_seconds.currentData())
         changes: dict[str, object] = {k: v for k, v in values.items() if getattr(self.config, k) != v}
         look = Appearance(self.theme.currentData(), self.font_size.currentData())
         if look != self.appearance:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from engines.registry import is_apple_silicon
 
+from ...locale import _, ngettext
+
 GIB = 2**30
 
 
@@ -47,11 +49,12 @@ class Machine:
 
     @property
     def compute(self) -> str:
+        """What computes the models here, for people."""
         if self.apple_silicon:
-            return "Apple Silicon GPU"
+            return _("Apple Silicon's GPU")
         if self.gpu_bytes:
-            return f"NVIDIA GPU ({self.gpu_bytes / GIB:.0f} GB)"
-        return f"{self.cores} CPU cores"
+            return _("an NVIDIA GPU ({gb:.0f} GB)").format(gb=self.gpu_bytes / GIB)
+        return ngettext("{n} CPU core", "{n} CPU cores", self.cores).format(n=self.cores)
 
     @property
     def ram_gib(self) -> float:

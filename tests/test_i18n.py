@@ -230,6 +230,13 @@ def test_no_button_of_the_app_is_blank_in_japanese(japanese, qtbot, tmp_path):
         assert ok.text() == "OK"
         menus = [a.text() for a in window.menuBar().actions()]
         assert "ファイル(&F)" in menus
+        from PySide6.QtGui import QAction
+
+        shortcuts = [a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                     for a in window.findChildren(QAction) if not a.shortcut().isEmpty()]
+        # Before, Qt's own "Ctrl" came back "" from the translator: 「O」 instead of 「Ctrl+O」.
+        assert shortcuts and all(s and not s.startswith("+") for s in shortcuts)
+        assert any(s.startswith("Ctrl+") for s in shortcuts)
     finally:
         window.runner.cancel_all()
         window.runner.wait()

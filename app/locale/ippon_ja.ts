@@ -68,7 +68,7 @@
     </message>
     <message>
         <source>{n} of {total} candidates reranked</source>
-        <translation type="unfinished"></translation>
+        <translation>候補 {total} 件中 {n} 件を再ランク付け</translation>
     </message>
     <message>
         <source>No answering model is set up yet; these are the search results.</source>
@@ -384,7 +384,7 @@
     </message>
     <message>
         <source>on {device}</source>
-        <translation type="unfinished"></translation>
+        <translation>{device} で実行</translation>
     </message>
 </context>
 <context>
@@ -489,31 +489,31 @@
     </message>
     <message>
         <source>Speed: first words in about 4 s</source>
-        <translation type="unfinished"></translation>
+        <translation>速さ優先: 約 4 秒で回答が始まる</translation>
     </message>
     <message>
         <source>Balanced: about 8 s</source>
-        <translation type="unfinished"></translation>
+        <translation>バランス: 約 8 秒</translation>
     </message>
     <message>
         <source>Quality: about 20 s, more sources reranked</source>
-        <translation type="unfinished"></translation>
+        <translation>質優先: 約 20 秒（より多くの候補を再ランク付け）</translation>
     </message>
     <message>
         <source>No limit: rerank every candidate</source>
-        <translation type="unfinished"></translation>
+        <translation>制限なし: すべての候補を再ランク付け</translation>
     </message>
     <message>
         <source>{s:g} s (config.toml)</source>
-        <translation type="unfinished"></translation>
+        <translation>{s:g} 秒（config.toml）</translation>
     </message>
     <message>
         <source>Ippon measures how fast this machine runs each model and reranks as many candidates as fit this time</source>
-        <translation type="unfinished"></translation>
+        <translation>Ippon はこのマシンで各モデルがどれだけ速く動くかを計測し、この時間に収まるだけの候補を再ランク付けします</translation>
     </message>
     <message>
         <source>Answer speed</source>
-        <translation type="unfinished"></translation>
+        <translation>回答の速さ</translation>
     </message>
     <message>
         <source>Chunk size (tokens)</source>

@@ -248,3 +248,12 @@ def test_translators_install_nothing_in_english(qapp):
 
     assert translators("en") == []
     assert QApplication.translate("MainWindow", "Settings…") == "Settings…"
+
+
+def test_source_labels_are_shown_in_japanese_but_the_prompt_keeps_its_form(monkeypatch):
+    from app.core.answer import shown_source_label, source_label
+
+    monkeypatch.setenv("IPPON_LANG", "ja")
+    assert shown_source_label("/d/資料.pptx", None, 3) == "資料.pptx（スライド 3）"
+    assert shown_source_label("/d/仕様.pdf", 12, None) == "仕様.pdf（12 ページ）"
+    assert source_label("/d/資料.pptx", None, 3) == "資料.pptx (slide 3)"  # what the model reads, in any language

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import engines
 
-from ..core.answer import AskDone, AskSources, source_label
+from ..core.answer import AskDone, AskSources, shown_source_label
 from ..core.conversation import AskTurn
 from ..core.retrieval import SearchFilters
 from ..core.service import IpponService
@@ -87,7 +87,7 @@ def run_search(args: argparse.Namespace, service: IpponService) -> int:
     before, after = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("", "")
     for n, (row, snippet) in enumerate(zip(rows, snippets, strict=True), 1):
         text = snippet.marked(before=before, after=after, shown=visible)
-        label = visible(source_label(row["path"], row["page"], row["slide"]))
+        label = visible(shown_source_label(row["path"], row["page"], row["slide"]))
         print(f"{n:2}. {row['score']:.4f}  {label}\n    {text}")
     print(f"[{found.mode}{', reranked' if found.reranked else ''}; "
           + ", ".join(f"{k} {v:.0f} ms" for k, v in found.timings.items()) + "]", file=sys.stderr)
@@ -106,7 +106,7 @@ def _pixels_json(result) -> dict:  # noqa: ANN001 - a retrieval Result
 def print_sources(done: AskDone, *, shown=str) -> None:  # noqa: ANN001 - makes outside text printable
     """The sources the answer cites (stdout), then those it was given but did not cite (stderr)."""
     for c in done.citations:
-        print(f"[{c.n}] {shown(source_label(c.path, c.page, c.slide))}  {shown(c.path)}")
+        print(f"[{c.n}] {shown(shown_source_label(c.path, c.page, c.slide))}  {shown(c.path)}")
     numbers = {c.n for c in done.citations}
     uncited = [c for c in done.sources if c.n not in numbers]
     if not uncited:
@@ -116,7 +116,7 @@ def print_sources(done: AskDone, *, shown=str) -> None:  # noqa: ANN001 - makes 
     else:
         print(_("Given but not cited:"), file=sys.stderr)
     for c in uncited:
-        print(f"  [{c.n}] {shown(source_label(c.path, c.page, c.slide))}", file=sys.stderr)
+        print(f"  [{c.n}] {shown(shown_source_label(c.path, c.page, c.slide))}", file=sys.stderr)
 
 
 def run_ask(args: argparse.Namespace, service: IpponService) -> int:
@@ -137,7 +137,7 @@ def run_ask(args: argparse.Namespace, service: IpponService) -> int:
             elif isinstance(event, AskSources):
                 if not args.json and event.sources:
                     # The search results at once, before the model has read them.
-                    labels = ", ".join(f"[{c.n}] {visible(source_label(c.path, c.page, c.slide))}"
+                    labels = ", ".join(f"[{c.n}] {visible(shown_source_label(c.path, c.page, c.slide))}"
                                        for c in event.sources)
                     print(_("(found: {sources})").format(sources=labels), file=sys.stderr, flush=True)
                 if event.dropped and not args.json:

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ..core.answer import source_label
+from ..core.answer import shown_source_label
 from ..core.service import IpponService
 from ..core.threads import Thread, ThreadError, export_markdown
 from ..locale import _
@@ -97,7 +97,7 @@ def run_show(args: argparse.Namespace, service: IpponService) -> int:
             answer = (answer + "\n" if answer else "") + _("(the answer was interrupted)")
         print(answer)
         for c in turn.sources:
-            print(f"[{c.n}] {visible(source_label(c.path, c.page, c.slide))}  {visible(c.path)}")
+            print(f"[{c.n}] {visible(shown_source_label(c.path, c.page, c.slide))}  {visible(c.path)}")
     return 0
 
 

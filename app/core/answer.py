@@ -18,6 +18,7 @@ from typing import Any
 
 from engines import AnswerDelta, CancelToken, ChatDone, ChatSettings, Message, PromptView, ThinkingDelta
 
+from ..locale import _
 from .retrieval import Result, Retrieval
 
 SYSTEM_JA = ("あなたは資料に基づいて質問に答えるアシスタントです。下の番号付きの資料だけを根拠に答えてください。"
@@ -84,6 +85,15 @@ def is_japanese(text: str) -> bool:
 def source_label(path: str, page: int | None, slide: int | None) -> str:
     place = f" (p.{page})" if page else f" (slide {slide})" if slide else ""
     return f"{Path(path).name}{place}"
+
+
+def shown_source_label(path: str, page: int | None, slide: int | None) -> str:
+    """source_label in the user's language, for people; the prompt keeps source_label's fixed form."""
+    if page:
+        return _("{name} (p.{page})").format(name=Path(path).name, page=page)
+    if slide:
+        return _("{name} (slide {slide})").format(name=Path(path).name, slide=slide)
+    return Path(path).name
 
 
 def _block(c: Citation) -> str:

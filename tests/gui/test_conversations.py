@@ -6,44 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QTextCursor
 
-from app.config import Config
-from app.core.service import IpponService
 from app.gui.citations import marked_text
-from app.gui.main_window import MainWindow
 from tests.core.corpus import write_pdf
 from tests.core.scripted_chat import ScriptedChat
 
+from .conftest import write_docs
+
 DOCS = {"tower.txt": "東京タワーの高さは333メートルです。\n展望台は150メートルにあります。",
         "kaika.txt": "東京タワーの完成は1958年のことでした。\n当時は世界一高い鉄塔でした。"}
-
-
-@pytest.fixture()
-def make_window(qtbot, tmp_path):
-    """A window on a private data folder; its answering model is a ScriptedChat set by the test."""
-    windows = []
-
-    def make(**config) -> MainWindow:
-        home = tmp_path / "home"
-        service = IpponService(Config(data_dir=home, models_dir=home / "models", threads=1, **config))
-        window = MainWindow(service, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
-        qtbot.addWidget(window)
-        window._error = lambda exc: window.statusBar().showMessage(str(exc))  # no dialogs in tests
-        windows.append(window)
-        return window
-    yield make
-    for window in windows:
-        window.runner.cancel_all()
-        window.runner.wait()
-
-
-def write_docs(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (root / name).write_text(text, encoding="utf-8")
-    return root
 
 
 @pytest.fixture()

@@ -257,3 +257,28 @@ def test_source_labels_are_shown_in_japanese_but_the_prompt_keeps_its_form(monke
     assert shown_source_label("/d/資料.pptx", None, 3) == "資料.pptx（スライド 3）"
     assert shown_source_label("/d/仕様.pdf", 12, None) == "仕様.pdf（12 ページ）"
     assert source_label("/d/資料.pptx", None, 3) == "資料.pptx (slide 3)"  # what the model reads, in any language
+
+
+def _fields(text: str) -> list[str]:
+    from string import Formatter
+
+    try:
+        return sorted({name for _, name, _, _ in Formatter().parse(text) if name is not None})
+    except ValueError as exc:
+        return [f"<unparsable: {exc}>"]
+
+
+def test_every_translation_keeps_its_placeholders():
+    """A Japanese string missing `{path}` (or naming it `{file}`) would raise in .format() in Japanese only."""
+    catalog = catalogs.read_catalog(catalogs.po_path("ja"), "ja")
+    broken = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        english = message.id if isinstance(message.id, str) else message.id[0]
+        japanese = message.string if isinstance(message.string, str) else message.string[0]
+        if "%(" not in english and _fields(english) != _fields(japanese):
+            broken.append(f"{english!r} -> {japanese!r}")
+    broken += [f"[{m.context}] {m.source!r} -> {m.translation!r}" for m in catalogs.ts_messages(catalogs.ts_path("ja"))
+               if m.finished and _fields(m.source) != _fields(m.translation)]
+    assert not broken

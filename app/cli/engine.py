@@ -119,11 +119,10 @@ def run_embed(args: argparse.Namespace, service: IpponService) -> int:
 
 def run_vision_embed(args: argparse.Namespace, service: IpponService) -> int:
     """Qwen3-VL-Embedding: the texts, then the images; an image that cannot be read gets null and its reason."""
-    items = [engines.Candidate(text=t) for t in args.texts] + [engines.Candidate(image=p) for p in args.image]
+    items = _candidates(args.texts, args.image)
     if not items:
         raise engines.EngineError(_("give at least one text or --image to embed"))
-    options = {"mmproj": args.mmproj} if args.mmproj else {}
-    model = service.load_engine("vision_embedder", args.model, backend=args.backend, url=args.url, **options)
+    model = _load_vision_engine("vision_embedder", args, service)
     failures: list[engines.CandidateFailure] = []
     try:
         # The instruction is the model's own default for documents; --query takes --instruction as the task.
@@ -134,8 +133,8 @@ def run_vision_embed(args: argparse.Namespace, service: IpponService) -> int:
     failed = {f.index for f in failures}
     rows = [None if i in failed else vector.tolist() for i, vector in enumerate(vectors)]
     if args.json:
-        print(json.dumps({"vectors": rows, "dim": int(vectors.shape[1]),
-                          "errors": [{"index": f.index, "reason": f.reason} for f in failures]}, ensure_ascii=False))
+        print(json.dumps({"vectors": rows, "dim": int(vectors.shape[1]), "errors": _failure_rows(failures)},
+                         ensure_ascii=False))
     else:
         for item, row in zip(items, rows, strict=True):
             if row is not None:
@@ -164,14 +163,12 @@ def run_rerank(args: argparse.Namespace, service: IpponService) -> int:
     return 0
 
 
-
 def run_vision_rerank(args: argparse.Namespace, service: IpponService) -> int:
     """Qwen3-VL-Reranker: text documents, then images; a candidate that cannot be read gets null and its reason."""
-    candidates = [engines.Candidate(text=t) for t in args.documents] + [engines.Candidate(image=p) for p in args.image]
+    candidates = _candidates(args.documents, args.image)
     if not candidates:
         raise engines.EngineError(_("give at least one document or --image to rerank"))
-    options = {"mmproj": args.mmproj} if args.mmproj else {}
-    model = service.load_engine("vision_reranker", args.model, backend=args.backend, url=args.url, **options)
+    model = _load_vision_engine("vision_reranker", args, service)
     failures: list[engines.CandidateFailure] = []
     try:
         scores = model.score(args.query, candidates, instruction=args.instruction, query_images=args.query_image,
@@ -181,8 +178,7 @@ def run_vision_rerank(args: argparse.Namespace, service: IpponService) -> int:
     values = [None if math.isnan(s) else float(s) for s in scores]
     labels = [c.text if c.text is not None else str(c.image) for c in candidates]
     if args.json:
-        print(json.dumps({"scores": values, "errors": [{"index": f.index, "reason": f.reason} for f in failures]},
-                         ensure_ascii=False))
+        print(json.dumps({"scores": values, "errors": _failure_rows(failures)}, ensure_ascii=False))
     else:
         ranked = sorted((p for p in zip(values, labels, strict=True) if p[0] is not None), key=lambda p: -p[0])
         for score, label in ranked:
@@ -190,6 +186,20 @@ def run_vision_rerank(args: argparse.Namespace, service: IpponService) -> int:
     for failure in failures:
         print(_("not scored: {reason}").format(reason=visible(failure.reason)), file=sys.stderr)
     return 1 if failures else 0
+
+
+def _candidates(texts: list[str], images: list[Path]) -> list[engines.Candidate]:
+    """The texts first, then the images: the order the JSON output's indexes and errors refer to."""
+    return [engines.Candidate(text=t) for t in texts] + [engines.Candidate(image=p) for p in images]
+
+
+def _load_vision_engine(kind: str, args: argparse.Namespace, service: IpponService):
+    options = {"mmproj": args.mmproj} if args.mmproj else {}
+    return service.load_engine(kind, args.model, backend=args.backend, url=args.url, **options)
+
+
+def _failure_rows(failures: list[engines.CandidateFailure]) -> list[dict]:
+    return [{"index": f.index, "reason": f.reason} for f in failures]
 
 
 def run_info(args: argparse.Namespace, service: IpponService) -> int:

@@ -227,8 +227,8 @@ def _chunks_for(record: SourceRecord, doc: ParsedDocument, chunking: ChunkingSet
 
 def _record_problems(store: LibraryStore, problems: list[tuple[str, str]],
                      stored: dict[str, SourceRecord], *, status: str = "failed") -> int:
-    """Files that could not even be listed (broken links, loops, bad names) are shown as failed sources.
-    Returns how many were new or changed."""
+    """Files that could not even be listed (broken links, loops, bad names), and links not followed, are shown
+    as sources with `status` ("failed" or "skipped") and the reason. Returns how many were new or changed."""
     now = datetime.now(timezone.utc)
     updates = [FileUpdate(SourceRecord(source_id=source_id_for(path), path=path, format="", size=0, mtime_ns=0,
                                        content_hash="", status=status, error=f"{path}: {reason}",

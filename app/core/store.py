@@ -87,7 +87,7 @@ class SourceRecord:
     size: int
     mtime_ns: int
     content_hash: str
-    status: str  # "indexed" | "failed"
+    status: str  # "indexed" | "failed" (could not be read) | "skipped" (a link not followed); `error` says why
     error: str | None = None
     warnings: str | None = None
     parser_version: int = 0

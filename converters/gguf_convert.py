@@ -276,13 +276,18 @@ def _fast_array_writer() -> type:
     return FastArrayGGUFWriter
 
 
+def _write_general(writer: "gguf.GGUFWriter", *, gguf_type: str, name: str, quant: str) -> None:  # noqa: F821
+    """The general keys every file we write starts with, a model or a vision projector alike."""
+    writer.add_type(gguf_type)
+    writer.add_name(name)
+    writer.add_file_type(_file_type(quant))
+
+
 def _write_model_metadata(writer: "gguf.GGUFWriter", ckpt: Checkpoint, quant: str) -> None:  # noqa: F821
     import gguf
 
     d = ckpt.dims
-    writer.add_type(gguf.GGUFType.MODEL)
-    writer.add_name(ckpt.name)
-    writer.add_file_type(_file_type(quant))
+    _write_general(writer, gguf_type=gguf.GGUFType.MODEL, name=ckpt.name, quant=quant)
     if quant not in ("f32", "f16", "bf16"):
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
     writer.add_context_length(d.context_length)

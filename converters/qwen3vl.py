@@ -235,10 +235,10 @@ def write_qwen3vl_gguf(ckpt: Qwen3VLCheckpoint, text_path: Path, mmproj_path: Pa
 def _write_mmproj_metadata(writer: Any, ckpt: Qwen3VLCheckpoint, quant: str) -> None:
     import gguf
 
+    from .gguf_convert import _write_general
+
     v, d = ckpt.vision_dims, ckpt.text.dims
-    writer.add_type(gguf.GGUFType.MMPROJ)
-    writer.add_name(ckpt.name)
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32 if quant == "f32" else gguf.LlamaFileType.MOSTLY_F16)
+    _write_general(writer, gguf_type=gguf.GGUFType.MMPROJ, name=ckpt.name, quant=quant)
     writer.add_clip_has_vision_encoder(True)
     writer.add_vision_projection_dim(d.hidden_size)
     writer.add_vision_image_size(v.image_size)

@@ -20,7 +20,7 @@ from .checkpoint import ModelKind
 from .errors import MissingDependencyError
 from .events import ProgressCallback, ProgressReporter
 from .qwen3vl import Qwen3VLCheckpoint
-from .verify import _PRECISION, _THRESHOLDS, RERANK_PAIRS, VERIFY_TEXTS, Check, VerificationReport
+from .verify import _PRECISION, _THRESHOLDS, RERANK_PAIRS, VERIFY_TEXTS, Check, VerificationReport, import_reference
 
 # The official Qwen3-VL-Reranker prompt for a text-only pair (what engines/qwen3_vl.py builds; kept
 # here because the converters stand alone).
@@ -101,24 +101,17 @@ def _sigmoid(x: float) -> float:
 
 class _Reference:
     def __init__(self, ckpt: Qwen3VLCheckpoint) -> None:
-        try:
-            import torch
-            import transformers
-            from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-        except ImportError as exc:
-            raise MissingDependencyError("--verify compares with the reference implementation: please install "
-                                         "torch and transformers (pip install 'ippon[verify]')") from exc
+        torch, transformers = import_reference(needs=("Qwen3VLForConditionalGeneration", "Qwen2VLImageProcessorPil"))
         from tokenizers import Tokenizer
 
-        transformers.utils.logging.disable_progress_bar()
         self._torch = torch
         self.tokenizer = Tokenizer.from_file(str(ckpt.text.tokenizer.path))
         self.model = transformers.Qwen3VLForConditionalGeneration.from_pretrained(
             str(ckpt.path), dtype=torch.float32).eval()
         v = ckpt.vision_dims
-        self.processor = Qwen2VLImageProcessorPil(patch_size=v.patch_size, temporal_patch_size=v.temporal_patch_size,
-                                                  merge_size=v.spatial_merge_size, image_mean=list(ckpt.image_mean),
-                                                  image_std=list(ckpt.image_std))
+        self.processor = transformers.Qwen2VLImageProcessorPil(
+            patch_size=v.patch_size, temporal_patch_size=v.temporal_patch_size, merge_size=v.spatial_merge_size,
+            image_mean=list(ckpt.image_mean), image_std=list(ckpt.image_std))
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False).ids

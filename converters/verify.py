@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,19 +151,29 @@ def _tokenizer_agreement(reference: _Reference, runner: GgufRunner) -> float:
     return same / len(texts)
 
 
+def import_reference(*, needs: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """torch and transformers (with the classes in `needs`), or a clear error saying what to install: the
+    reference is an optional extra, imported only when --verify asks for it."""
+    try:
+        import torch
+        import transformers
+
+        for name in needs:
+            getattr(transformers, name)
+    except (ImportError, AttributeError) as exc:
+        raise MissingDependencyError("--verify compares with the reference implementation: please install "
+                                     "torch and transformers (pip install 'ippon[verify]')") from exc
+    transformers.utils.logging.disable_progress_bar()
+    return torch, transformers
+
+
 class _Reference:
     """The checkpoint run by transformers in float32 on the CPU."""
 
     def __init__(self, ckpt: Checkpoint) -> None:
-        try:
-            import torch
-            import transformers
-        except ImportError as exc:
-            raise MissingDependencyError("--verify compares with the reference implementation: please install "
-                                         "torch and transformers (pip install 'ippon[verify]')") from exc
+        torch, transformers = import_reference()
         from tokenizers import Tokenizer
 
-        transformers.utils.logging.disable_progress_bar()
         self._torch = torch
         self.kind = ckpt.kind
         self.tokenizer = Tokenizer.from_file(str(ckpt.tokenizer.path))

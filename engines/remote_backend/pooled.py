@@ -17,13 +17,13 @@ DEFAULT_MAX_TOKENS = 8192
 
 
 class _RemoteModel:
-    def __init__(self, model: str, *, url: str, api_key: str | None, timeout: float, batch_size: int,
-                 max_tokens: int) -> None:
+    """A model on a server, asked in batches: the text models here and the vision ones (vision.py)."""
+
+    def __init__(self, model: str, *, url: str, api_key: str | None, timeout: float, batch_size: int) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.name = str(model)
         self.batch_size = batch_size
-        self.max_tokens = max_tokens
         self._client = RemoteClient(url, api_key=api_key, timeout=timeout)
         self.url = self._client.base
 
@@ -52,8 +52,8 @@ class RemoteEmbedder(_RemoteModel):
 
     def __init__(self, model: str, *, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  batch_size: int = 32, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
-        super().__init__(model, url=url, api_key=api_key, timeout=timeout, batch_size=batch_size,
-                         max_tokens=max_tokens)
+        super().__init__(model, url=url, api_key=api_key, timeout=timeout, batch_size=batch_size)
+        self.max_tokens = max_tokens
         # One short request at load: the dimension, and an early, clear error when the server cannot embed.
         self.dim = self._embed_batch(["dimension"]).shape[1]
         self.min_dim = min(qwen3.MIN_EMBED_DIM, self.dim)
@@ -100,8 +100,8 @@ class RemoteReranker(_RemoteModel):
 
     def __init__(self, model: str, *, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  batch_size: int = 32, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
-        super().__init__(model, url=url, api_key=api_key, timeout=timeout, batch_size=batch_size,
-                         max_tokens=max_tokens)
+        super().__init__(model, url=url, api_key=api_key, timeout=timeout, batch_size=batch_size)
+        self.max_tokens = max_tokens
         self._score_batch("query", ["document"])  # an early, clear error when the server cannot rerank
 
     def score(self, query: str, documents: Sequence[str], *, instruction: str | None = None) -> np.ndarray:

@@ -32,8 +32,8 @@ import numpy as np
 from .. import qwen3, qwen3_vl
 from ..base import Candidate, CandidateFailure
 from ..errors import EngineError, RemoteError, UnsupportedError
-from .client import DEFAULT_TIMEOUT, RemoteClient, not_openai
-from .pooled import _by_index
+from .client import DEFAULT_TIMEOUT, not_openai
+from .pooled import _by_index, _RemoteModel
 
 
 def image_part(path: str | Path) -> dict[str, Any]:
@@ -45,13 +45,10 @@ def image_part(path: str | Path) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-class RemoteVisionReranker:
+class RemoteVisionReranker(_RemoteModel):
     def __init__(self, model: str, *, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  batch_size: int = 8) -> None:
-        self.name = str(model)
-        self.batch_size = batch_size
-        self._client = RemoteClient(url, api_key=api_key, timeout=timeout)
-        self.url = self._client.base
+        super().__init__(model, url=url, api_key=api_key, timeout=timeout, batch_size=batch_size)
 
     def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None,
               query_images: Sequence[str | Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
@@ -99,17 +96,11 @@ class RemoteVisionReranker:
                               "Qwen3-VL-Reranker with its yes/no head?")
         return out
 
-    def close(self) -> None:
-        """Nothing to release: every request has its own connection."""
 
-
-class RemoteVisionEmbedder:
+class RemoteVisionEmbedder(_RemoteModel):
     def __init__(self, model: str, *, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  batch_size: int = 8) -> None:
-        self.name = str(model)
-        self.batch_size = batch_size
-        self._client = RemoteClient(url, api_key=api_key, timeout=timeout)
-        self.url = self._client.base
+        super().__init__(model, url=url, api_key=api_key, timeout=timeout, batch_size=batch_size)
         self.dim = len(self._vector(Candidate(text="dimension"), None))  # an early, clear error when it cannot embed
         self.min_dim = min(qwen3.MIN_EMBED_DIM, self.dim)
 
@@ -138,6 +129,3 @@ class RemoteVisionEmbedder:
         if getattr(self, "dim", vector.size) != vector.size:
             raise RemoteError(f"the server at {self.url} changed its embedding size from {self.dim} to {vector.size}")
         return vector
-
-    def close(self) -> None:
-        """Nothing to release: every request has its own connection."""

@@ -55,6 +55,23 @@ def test_untranslated_and_stale_are_detected(tmp_path, monkeypatch):
     assert catalogs.mo_differences("ja") == ["known"]
 
 
+def test_update_keeps_the_code_s_translations_and_drops_the_rest(tmp_path, monkeypatch):
+    po = tmp_path / "ja" / "LC_MESSAGES" / "ippon.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  'msgid "kept"\nmsgstr "残る"\n\nmsgid "gone"\nmsgstr "消えた"\n\n'
+                  '#~ msgid "long gone"\n#~ msgstr "とうに消えた"\n', encoding="utf-8")
+    monkeypatch.setattr(catalogs, "CATALOGS", tmp_path)
+    template = catalogs.Catalog()
+    for text in ("kept", "new"):
+        template.add(text)
+    catalogs.update_po(template, "ja")
+    text = po.read_text(encoding="utf-8")
+    assert 'msgstr "残る"' in text and 'msgid "new"' in text
+    assert "消えた" not in text and "#~" not in text
+    assert catalogs.untranslated(template, "ja") == ["new"]
+
+
 @pytest.mark.parametrize(("env", "expected"), [({"IPPON_LANG": "ja"}, "ja"), ({"LANG": "ja_JP.UTF-8"}, "ja"),
                                                 ({"IPPON_LANG": "en", "LANG": "ja_JP.UTF-8"}, "en"),
                                                 ({"LANG": "C.UTF-8"}, "en")])

@@ -69,11 +69,12 @@ def read_catalog(path: Path, lang: str) -> Catalog:
 
 
 def update_po(template: Catalog, lang: str) -> Catalog:
-    """Merge the code's strings into the .po: new ones arrive empty, nothing translated is lost."""
+    """Merge the code's strings into the .po: new ones arrive empty, every translation the code still uses is
+    kept, and those it no longer uses are dropped (babel would keep them as #~ lines; git keeps their history)."""
     catalog = read_catalog(po_path(lang), lang)
     catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=0, no_location=True, sort_output=True)
+    write_po(buffer, catalog, width=0, no_location=True, sort_output=True, ignore_obsolete=True)
     po_path(lang).write_bytes(buffer.getvalue())
     return catalog
 

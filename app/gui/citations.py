@@ -11,17 +11,17 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QRect, Qt, QUrl, Signal
-from PySide6.QtGui import (QColor, QDesktopServices, QFont, QImage, QPainter, QPixmap, QTextBlockFormat,
+from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt, QUrl, Signal
+from PySide6.QtGui import (QColor, QDesktopServices, QFont, QImage, QPainter, QPalette, QPixmap, QTextBlockFormat,
                            QTextCharFormat, QTextCursor, QTextDocument)
 from PySide6.QtWidgets import QLabel, QScrollArea, QTextBrowser, QWidget
 
 from ..core.answer import AskDone, Citation
 from ..core.pdf_pages import MIN_PIECE_CHARS, PdfPageError, render_page, text_pieces
 from ..core.threads import Turn
+from .theme import question_background
 
 CITE_SCHEME = "cite"
-QUESTION_BACKGROUND = "#e8eef7"  # a question stands out from the answers around it
 CITED_COLOR = "#9fd3ff"  # the cited passage; the question's words keep the yellow of the preview
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _MARKDOWN_FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -131,12 +131,12 @@ class ConversationView(QTextBrowser):
         self._answer_start = None
         cursor = QTextCursor(self.document())
         question = QTextBlockFormat()
-        question.setBackground(QColor(QUESTION_BACKGROUND))
+        question.setBackground(question_background(self.palette()))
         question.setTopMargin(6)
         question.setBottomMargin(4)
         bold, note = QTextCharFormat(), QTextCharFormat()
         bold.setFontWeight(QFont.Weight.Bold)
-        bold.setForeground(QColor("#000000"))
+        bold.setForeground(self.palette().color(QPalette.ColorRole.Text))
         note.setFontItalic(True)
         note.setForeground(QColor("#777777"))
         for index, turn in enumerate(self.turns):
@@ -160,6 +160,12 @@ class ConversationView(QTextBrowser):
                 cursor.insertText(QCoreApplication.translate("ConversationView", "(the answer was interrupted)"), note)
         if at_end:
             scroll.setValue(scroll.maximum())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        # The question bar's colours are baked into the document: a switch to dark (or back) redraws it.
+        if event.type() == QEvent.Type.PaletteChange:
+            self.render()
 
     def _on_anchor(self, url: QUrl) -> None:
         target = parse_citation_link(url)

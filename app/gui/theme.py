@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 THEMES = ("system", "light", "dark")
 FONT_SIZES = (0, 11, 12, 13, 14, 16, 18, 20)  # 0: the system's size
+QUESTION_TINT = "#3d6fbe"
 STYLE_FILE = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
 
 
@@ -68,6 +69,16 @@ def light_palette() -> QPalette:
     palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     palette.setColor(QPalette.ColorRole.Link, QColor("#b23a24"))
     return palette
+
+
+def question_background(palette: QPalette) -> QColor:
+    """The conversation's question bar: the view's own background tinted blue, so it stands out in light
+    (#e8eef7 on white) and in dark alike."""
+    return _mix(palette.color(QPalette.ColorRole.Base), QColor(QUESTION_TINT), 0.12)
+
+
+def _mix(color: QColor, tint: QColor, share: float) -> QColor:
+    return QColor(*(round(a + (b - a) * share) for a, b in zip(color.getRgb()[:3], tint.getRgb()[:3], strict=True)))
 
 
 def apply_appearance(app: QApplication, appearance: Appearance) -> None:

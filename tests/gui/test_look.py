@@ -6,12 +6,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.gui import settings_dialog
 from app.gui.icon import ICON_FILE, app_icon
-from app.gui.theme import Appearance, apply_appearance, load_appearance
+from app.gui.citations import ConversationView
+from app.gui.theme import Appearance, apply_appearance, dark_palette, light_palette, load_appearance
 
 
 @pytest.fixture()
@@ -70,3 +71,22 @@ def test_the_icon_is_one_brush_stroke_drawn_as_svg(make_window):
     assert not pixmap.isNull() and pixmap.width() == 64
     window = make_window()
     assert not window.windowIcon().isNull()
+
+
+def test_the_question_bar_follows_light_and_dark(qtbot):
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.setPalette(light_palette())
+    view.begin_turn("東京タワーの高さは？")
+
+    def bar() -> tuple[QColor, QColor]:
+        block = view.document().begin()
+        return block.blockFormat().background().color(), block.begin().fragment().charFormat().foreground().color()
+
+    light_bar, light_text = bar()
+    assert light_bar.name() == "#e8eef7"  # the colour the light look always had
+    view.setPalette(dark_palette())  # what a switch to dark (Settings, or the system at dusk) does to the view
+    dark_bar, dark_text = bar()
+    assert dark_bar != light_bar and dark_bar.lightness() < 80
+    assert dark_text.lightness() > 150  # the question stays readable on its dark bar
+    assert abs(dark_bar.lightness() - view.palette().color(QPalette.ColorRole.Base).lightness()) > 5  # still a bar

@@ -3,8 +3,6 @@ files of unknown types are listed with the reason they are not indexed."""
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from pathlib import Path
 
@@ -13,8 +11,8 @@ import pytest
 from app.config import Config
 from app.core.service import IpponService
 from app.core.unindexed import unindexed_files
-from app.core.watch import watch_library
 from app.errors import IpponError
+from tests.core.watching import watching
 
 
 def _library(tmp_path: Path) -> tuple[IpponService, Path]:
@@ -60,12 +58,7 @@ def test_adding_the_folder_again_lets_its_removed_files_back(tmp_path):
 def test_a_removed_file_stays_out_while_its_folder_is_watched(tmp_path):
     service, folder = _library(tmp_path)
     service.remove([folder / "sub" / "drop.txt"])
-    updates: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    thread = threading.Thread(target=watch_library, args=(service.library,),
-                              kwargs={"on_update": updates.put, "stop": stop, "settle": 0.3}, daemon=True)
-    thread.start()
-    try:
+    with watching(service.library) as updates:
         updates.get(timeout=30)  # the catch-up pass
         assert _names(service) == {"keep.txt"}
         (folder / "sub" / "drop.txt").write_text("編集した消す文書です。", encoding="utf-8")
@@ -74,9 +67,6 @@ def test_a_removed_file_stays_out_while_its_folder_is_watched(tmp_path):
         while "new.txt" not in _names(service) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _names(service) == {"keep.txt", "new.txt"}
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 def test_a_damaged_exclusion_list_is_a_clear_error(tmp_path):

@@ -11,11 +11,8 @@ import importlib.util
 import io
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,7 @@ from app.config import Config
 from app.core.chunking import chunk_sections
 from app.core.service import IpponService
 from app.core.sources import ParseError, parse_file, reading
-from app.core.watch import watch_library
+from tests.core.watching import wait_for, watching
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="this system has no FIFOs")
@@ -106,36 +103,15 @@ def test_a_fifo_appearing_in_a_watched_folder_is_reported_and_the_watch_goes_on(
     (folder / "first.txt").write_text("最初の文書です。", encoding="utf-8")
     service = _service(tmp_path)
     service.add([folder], watch=True)
-    updates: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    thread = threading.Thread(target=watch_library, args=(service.library,),
-                              kwargs={"on_update": updates.put, "stop": stop, "settle": 0.3}, daemon=True)
-    thread.start()
-    try:
-        _wait(updates, lambda s: s.unchanged == 1)
+    with watching(service.library) as updates:
+        wait_for(updates, lambda s: s.unchanged == 1)
         os.mkfifo(folder / "pipe.txt")
-        summary = _wait(updates, lambda s: s.failed >= 1)
+        summary = wait_for(updates, lambda s: s.failed >= 1)
         assert (str(folder / "pipe.txt"), "not a regular file (a FIFO)") in summary.failures
         # The watch (and the library lock) is free: the next file is indexed as usual.
         (folder / "after.txt").write_text("後から来た文書です。", encoding="utf-8")
-        _wait(updates, lambda s: s.added >= 1)
+        wait_for(updates, lambda s: s.added >= 1)
         assert Path(service.search_keywords("後から来た")[0].path).name == "after.txt"
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
-
-
-def _wait(updates: queue.Queue, predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            summary = updates.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if predicate(summary):
-            return summary
-    raise AssertionError("the watcher did not report the change in time")
 
 
 # --- item 4: decompression bombs -----------------------------------------------------------------
@@ -236,7 +212,10 @@ def test_long_unbroken_text_chunks_in_linear_time(long_lines, name):
 
 
 def _split_counting_the_whole_remainder(text, max_tokens, count):
-    """The cutter as it was before the window: the reference for where cuts fall."""
+    """The cutter as it was before the window: the reference for where cuts fall.
+
+    A copy of the binary search in app/core/chunking.py (_split_long) on purpose, not a duplicate to share:
+    it keeps the old algorithm (counting the whole remainder) so the new one's cut points can be compared."""
     from app.core import chunking
 
     pieces, start = [], 0
@@ -375,22 +354,13 @@ def test_a_link_dropped_into_a_watched_folder_is_not_followed(tmp_path):
     shared = _linked_folder(tmp_path)
     service = _service(tmp_path)
     service.add([shared], watch=True)
-    updates: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    thread = threading.Thread(target=watch_library, args=(service.library,),
-                              kwargs={"on_update": updates.put, "stop": stop, "settle": 0.3}, daemon=True)
-    thread.start()
-    try:
-        _wait(updates, lambda s: s.unchanged == 2)
+    with watching(service.library) as updates:
+        wait_for(updates, lambda s: s.unchanged == 2)
         os.symlink(tmp_path / "outside" / "private" / "diary.txt", shared / "dropped.txt")
-        summary = _wait(updates, lambda s: s.skipped >= 1)
+        summary = wait_for(updates, lambda s: s.skipped >= 1)
         (reason,) = [r for p, r in summary.skipped_paths if p.endswith("dropped.txt")]
         assert "outside the added folder" in reason
         assert service.search_keywords("日記") == []
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
 
 
 # --- the whole corpus ------------------------------------------------------------------------------

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
 from pathlib import Path
 
 from app.config import Config
 from app.core.service import IpponService
-from app.core.watch import watch_library
-
-
-def _wait(updates: queue.Queue, predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            summary = updates.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if predicate(summary):
-            return summary
-    raise AssertionError("the watcher did not report the change in time")
+from tests.core.watching import wait_for, watching
 
 
 def test_watch_follows_edits_renames_and_deletions(tmp_path):
@@ -32,31 +17,22 @@ def test_watch_follows_edits_renames_and_deletions(tmp_path):
     service = IpponService(Config(data_dir=home, models_dir=home / "models"))
     service.add([folder], watch=True)
     library = service.library
-    updates: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    thread = threading.Thread(target=watch_library, args=(library,),
-                              kwargs={"on_update": updates.put, "stop": stop, "settle": 0.3}, daemon=True)
-    thread.start()
-    try:
-        _wait(updates, lambda s: s.unchanged == 1)  # the catch-up pass at start
+    with watching(library) as updates:
+        wait_for(updates, lambda s: s.unchanged == 1)  # the catch-up pass at start
         # A burst: create, write twice, rename into place -> one update with the final text.
         tmp = folder / "draft.tmp.txt"
         tmp.write_text("下書き", encoding="utf-8")
         tmp.write_text("新しい議事録です。予算について話しました。", encoding="utf-8")
         tmp.rename(folder / "minutes.txt")
-        _wait(updates, lambda s: s.added >= 1)
+        wait_for(updates, lambda s: s.added >= 1)
         assert Path(service.search_keywords("予算")[0].path).name == "minutes.txt"
         assert not any(Path(s.path).name == "draft.tmp.txt" for s in service.sources())
 
         (folder / "first.txt").write_text("書き換えた文書です。天気の話。", encoding="utf-8")
-        _wait(updates, lambda s: s.updated == 1)
+        wait_for(updates, lambda s: s.updated == 1)
         assert Path(service.search_keywords("天気")[0].path).name == "first.txt"
         assert service.search_keywords("最初") == []
 
         (folder / "minutes.txt").unlink()
-        _wait(updates, lambda s: s.removed == 1)
+        wait_for(updates, lambda s: s.removed == 1)
         assert service.search_keywords("予算") == []
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()

@@ -1,14 +1,17 @@
 """A ChatModel that answers from a script: follow-up tests see every prompt it was given, and a
-child process can be killed while it streams."""
+child process can be killed while it streams. And a library whose answers come from it."""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+from app.config import Config
 from app.core.answer import SYSTEM_EN, SYSTEM_JA
 from app.core.conversation import REWRITE_SYSTEM_EN, REWRITE_SYSTEM_JA
+from app.core.service import IpponService
 from engines import AnswerDelta, ChatDone, ChatSettings, ChatStats, Message
 
 
@@ -58,3 +61,16 @@ class ScriptedChat:
 
     def close(self) -> None:
         pass
+
+
+def scripted_library(tmp_path: Path, docs: dict[str, str]) -> IpponService:
+    """`docs` (name -> text) added from tmp_path/docs to a library in tmp_path/home; the test sets its
+    answering model (service._llm = ScriptedChat(...)) before asking."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in docs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    home = tmp_path / "home"
+    service = IpponService(Config(data_dir=home, models_dir=home / "models", llm="scripted"))
+    service.add([folder])
+    return service

@@ -15,7 +15,7 @@ from app.core.threads import ThreadStore
 from app.errors import IpponError
 from engines import ChatSettings
 
-from .scripted_chat import ScriptedChat
+from .scripted_chat import ScriptedChat, scripted_library
 
 DOCS = {"tower.txt": "東京タワーの高さは333メートルです。",
         "kaika.txt": "東京タワーの完成は1958年のことでした。",
@@ -25,14 +25,7 @@ LEXICAL = {"mode": "lexical", "top_k": 1}
 
 @pytest.fixture()
 def service(tmp_path) -> IpponService:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    home = tmp_path / "home"
-    service = IpponService(Config(data_dir=home, models_dir=home / "models", llm="scripted"))
-    service.add([docs])
-    return service
+    return scripted_library(tmp_path, DOCS)
 
 
 def _ask(service: IpponService, question: str, thread: str | None = None) -> tuple[AskTurn, AskDone]:

@@ -22,7 +22,7 @@ from app.core.conversation import AskTurn
 from app.core.threads import ThreadNotFoundError, ThreadStore, export_markdown
 from engines import AnswerDelta, ChatSettings
 
-from .scripted_chat import ScriptedChat
+from .scripted_chat import ScriptedChat, scripted_library
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = {"tower.txt": "東京タワーの高さは333メートルです。",
@@ -123,13 +123,8 @@ CHILD = textwrap.dedent("""
 
 
 def test_a_kill_while_answering_loses_only_the_answer_in_progress(tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    home = tmp_path / "home"
-    service = IpponService(Config(data_dir=home, models_dir=home / "models", llm="scripted"))
-    service.add([docs])
+    service = scripted_library(tmp_path, DOCS)
+    home = service.config.data_dir
     service._llm = ScriptedChat(answers=["高さは333メートルです[1]。"])
     events = list(service.ask("東京タワーの高さは？", retrieval=service.retrieval_settings(mode="lexical"),
                               chat=ChatSettings()))

@@ -299,3 +299,19 @@ def test_every_translation_keeps_its_placeholders():
     broken += [f"[{m.context}] {m.source!r} -> {m.translation!r}" for m in catalogs.ts_messages(catalogs.ts_path("ja"))
                if m.finished and _fields(m.source) != _fields(m.translation)]
     assert not broken
+
+
+def test_stored_reasons_are_shown_in_today_s_language(monkeypatch):
+    from app.locale.stored import shown_reason, shown_warnings
+
+    path = "/docs/仕様.pdf"
+    monkeypatch.setenv("IPPON_LANG", "ja")  # indexed in English, opened in Japanese
+    assert shown_reason(path, f"{path}: is empty") == "空です"
+    assert shown_reason(path, f"{path}: is damaged or not a PDF (EOF marker not found)") == \
+        "壊れているか、PDF ではありません（EOF marker not found）"
+    assert shown_warnings("no OCR engine: install tesseract with Japanese data (tesseract-ocr-jpn) to search text "
+                          "in images; 何か別の注意").startswith("OCR エンジンがありません")
+    assert shown_reason(path, f"{path}: Input/output error") == "Input/output error"  # not Ippon's: as stored
+    monkeypatch.setenv("IPPON_LANG", "en")  # and the other way round
+    assert shown_reason(path, f"{path}: 空です") == "is empty"
+    assert shown_reason(path, None) == "" and shown_warnings(None) == ""

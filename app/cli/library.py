@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..core.service import IpponService
 from ..locale import N_, _, ngettext
+from ..locale.stored import shown_reason
 from .progress import ProgressBar, describe_ingest
 from .terminal import markup_safe, visible
 
@@ -132,15 +133,9 @@ def run_sources(args: argparse.Namespace, service: IpponService) -> int:
         column.overflow = "fold"  # a path or a reason is never cut short: it wraps, whole
     for r in records:
         table.add_row(_(STATUS_NAMES[r.status]) if r.status in STATUS_NAMES else r.status, str(r.chunks), markup_safe(r.path),
-                      markup_safe(_reason(r.path, r.error)) if args.errors else markup_safe(r.format))
+                      markup_safe(shown_reason(r.path, r.error)) if args.errors else markup_safe(r.format))
     Console().print(table)
     return 0
-
-
-def _reason(path: str, error: str | None) -> str:
-    """The stored error without the path it starts with: the row shows the path already."""
-    error = error or ""
-    return error[len(path) + 2:] if error.startswith(f"{path}: ") else error
 
 
 def run_watch(args: argparse.Namespace, service: IpponService) -> int:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from ..core.discovery import is_under
 from ..core.store import SourceRecord, normalize_path
 from ..core.unindexed import UnindexedFile
+from ..locale.stored import shown_reason, shown_warnings
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "folder", "indexed", "failed", "skipped"
@@ -191,7 +192,7 @@ class SourcesPanel(QWidget):
 
 
 def _reason(record: SourceRecord) -> str:
+    # Stored in the language of the run that read the file: shown in today's (without the path the row shows).
     if not record.error:
-        return record.warnings or ""
-    # The stored message starts with the path; the row already shows the file.
-    return record.error.removeprefix(record.path + ": ")
+        return shown_warnings(record.warnings)
+    return shown_reason(record.path, record.error)

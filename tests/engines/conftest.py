@@ -9,6 +9,18 @@ import pytest
 from ..conftest import LLAMA_OPTIONS, options_for  # noqa: F401 - re-exported for the engine tests
 
 
+@pytest.fixture()
+def engine_cli(capsys):
+    """`ippon engine ARGS...` through the CLI entry point: (exit code, stdout, stderr)."""
+    from app.cli import main
+
+    def call(*argv: str) -> tuple[int, str, str]:
+        rc = main(["engine", *argv])
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+    return call
+
+
 class Reference:
     """transformers fp32 on the original checkpoint: the numerical truth for the engines."""
 

@@ -5,59 +5,47 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
-
-from app.cli import main
 
 
-@pytest.fixture()
-def run(capsys):
-    def call(*argv: str) -> tuple[int, str, str]:
-        rc = main(["engine", *argv])
-        out = capsys.readouterr()
-        return rc, out.out, out.err
-    return call
-
-
-def test_chat_json(engine_models, run):
-    rc, out, _ = run("chat", "--model", str(engine_models("llm-untied", "gguf")), "--temperature", "0",
-                     "--max-tokens", "6", "--n-ctx", "256", "こんにちは", "--json")
+def test_chat_json(engine_models, engine_cli):
+    rc, out, _ = engine_cli("chat", "--model", str(engine_models("llm-untied", "gguf")), "--temperature", "0",
+                            "--max-tokens", "6", "--n-ctx", "256", "こんにちは", "--json")
     payload = json.loads(out)
     assert rc == 0 and set(payload) == {"text", "thinking", "stats"}
     assert payload["stats"]["generated_tokens"] == 6 and payload["stats"]["finish_reason"] == "length"
     assert payload["thinking"] == ""
 
 
-def test_chat_streams_the_answer_to_stdout(engine_models, run):
-    rc, out, err = run("chat", "--model", str(engine_models("llm-untied", "mlx")), "--seed", "1",
-                       "--max-tokens", "5", "--n-ctx", "256", "--system", "短く答えて", "こんにちは")
+def test_chat_streams_the_answer_to_stdout(engine_models, engine_cli):
+    rc, out, err = engine_cli("chat", "--model", str(engine_models("llm-untied", "mlx")), "--seed", "1",
+                              "--max-tokens", "5", "--n-ctx", "256", "--system", "短く答えて", "こんにちは")
     assert rc == 0 and out.strip() and "5 generated" in err
 
 
-def test_embed_json(engine_models, run):
-    rc, out, _ = run("embed", "--model", str(engine_models("embedder", "gguf")), "--query", "--dim", "32",
-                     "東京", "大阪", "--json")
+def test_embed_json(engine_models, engine_cli):
+    rc, out, _ = engine_cli("embed", "--model", str(engine_models("embedder", "gguf")), "--query", "--dim", "32",
+                            "東京", "大阪", "--json")
     vectors = np.array(json.loads(out)["vectors"])
     assert rc == 0 and vectors.shape == (2, 32)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_rerank_json_matches_the_engine(engine_models, run):
+def test_rerank_json_matches_the_engine(engine_models, engine_cli):
     from engines import load_reranker
 
     path = engine_models("reranker", "gguf")
-    rc, out, _ = run("rerank", "--model", str(path), "--query", "富士山の高さ", "富士山は3776m", "東京駅", "--json")
+    rc, out, _ = engine_cli("rerank", "--model", str(path), "--query", "富士山の高さ", "富士山は3776m", "東京駅", "--json")
     scores = json.loads(out)["scores"]
     expected = load_reranker(path, n_threads=1).score("富士山の高さ", ["富士山は3776m", "東京駅"])
     assert rc == 0 and np.allclose(scores, expected, atol=1e-6)
 
 
-def test_errors_are_one_line_messages(engine_models, run, tmp_path):
-    rc, _, err = run("chat", "--model", str(engine_models("embedder", "gguf")), "hi")
+def test_errors_are_one_line_messages(engine_models, engine_cli, tmp_path):
+    rc, _, err = engine_cli("chat", "--model", str(engine_models("embedder", "gguf")), "hi")
     assert rc == 1 and err.startswith("ippon: error: ") and "Qwen3-Embedding" in err
-    rc, _, err = run("embed", "--model", str(tmp_path / "missing.gguf"), "x")
+    rc, _, err = engine_cli("embed", "--model", str(tmp_path / "missing.gguf"), "x")
     assert rc == 1 and "missing.gguf: no such model file" in err
-    rc, _, err = run("embed", "--model", str(engine_models("embedder", "gguf")), "--dim", "8", "x")
+    rc, _, err = engine_cli("embed", "--model", str(engine_models("embedder", "gguf")), "--dim", "8", "x")
     assert rc == 1 and "dimension 8 is not supported" in err
 
 

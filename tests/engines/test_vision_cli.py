@@ -9,20 +9,10 @@ import zlib
 import numpy as np
 import pytest
 
-from app.cli import main
 from engines import Candidate, WrongModelError, load_vision_reranker
 
 from .test_vision_models import QUERY, write_image
 from .test_vision_parity import DOC, vl_gguf  # noqa: F401 - the converted model, as a fixture
-
-
-@pytest.fixture()
-def run(capsys):
-    def call(*argv: str) -> tuple[int, str, str]:
-        rc = main(["engine", *argv])
-        out = capsys.readouterr()
-        return rc, out.out, out.err
-    return call
 
 
 def png_header_only(path, width: int, height: int):
@@ -36,11 +26,11 @@ def png_header_only(path, width: int, height: int):
     return path
 
 
-def test_rerank_json_text_first_then_images(vl_gguf, run, tmp_path):  # noqa: F811 - the fixture
+def test_rerank_json_text_first_then_images(vl_gguf, engine_cli, tmp_path):  # noqa: F811 - the fixture
     model = vl_gguf("f16")
     a, b = write_image(tmp_path / "a.png", seed=1), write_image(tmp_path / "b.jpg", seed=2, size=(90, 120))
-    rc, out, _ = run("rerank", "--model", str(model), "--query", QUERY, DOC, "短い", "--image", str(a),
-                     "--image", str(b), "--json")
+    rc, out, _ = engine_cli("rerank", "--model", str(model), "--query", QUERY, DOC, "短い", "--image", str(a),
+                            "--image", str(b), "--json")
     assert rc == 0
     payload = json.loads(out)
     reranker = load_vision_reranker(model, n_threads=1)
@@ -53,22 +43,22 @@ def test_rerank_json_text_first_then_images(vl_gguf, run, tmp_path):  # noqa: F8
     np.testing.assert_allclose(payload["scores"], expected, atol=1e-6)
 
 
-def test_query_image_changes_the_scores(vl_gguf, run, tmp_path):  # noqa: F811
+def test_query_image_changes_the_scores(vl_gguf, engine_cli, tmp_path):  # noqa: F811
     image = write_image(tmp_path / "q.png", seed=4)
-    plain = json.loads(run("rerank", "--model", str(vl_gguf("f16")), "--query", QUERY, DOC, "--json")[1])
-    with_image = json.loads(run("rerank", "--model", str(vl_gguf("f16")), "--query", QUERY, "--query-image",
-                                str(image), DOC, "--json")[1])
+    plain = json.loads(engine_cli("rerank", "--model", str(vl_gguf("f16")), "--query", QUERY, DOC, "--json")[1])
+    with_image = json.loads(engine_cli("rerank", "--model", str(vl_gguf("f16")), "--query", QUERY, "--query-image",
+                                       str(image), DOC, "--json")[1])
     assert abs(plain["scores"][0] - with_image["scores"][0]) > 1e-4
 
 
-def test_bad_images_are_named_and_the_rest_still_scored(vl_gguf, run, tmp_path):  # noqa: F811
+def test_bad_images_are_named_and_the_rest_still_scored(vl_gguf, engine_cli, tmp_path):  # noqa: F811
     good = write_image(tmp_path / "good.png", seed=1)
     corrupt = tmp_path / "corrupt.png"
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     huge = png_header_only(tmp_path / "huge.png", 30000, 30000)
     missing = tmp_path / "missing.png"
-    rc, out, err = run("rerank", "--model", str(vl_gguf("f16")), "--query", QUERY, DOC, "--image", str(corrupt),
-                       "--image", str(good), "--image", str(huge), "--image", str(missing), "--json")
+    rc, out, err = engine_cli("rerank", "--model", str(vl_gguf("f16")), "--query", QUERY, DOC, "--image", str(corrupt),
+                              "--image", str(good), "--image", str(huge), "--image", str(missing), "--json")
     payload = json.loads(out)
     assert rc == 1
     scores = payload["scores"]
@@ -81,7 +71,7 @@ def test_bad_images_are_named_and_the_rest_still_scored(vl_gguf, run, tmp_path):
     assert err.count("not scored") == 3
 
 
-def test_a_projector_from_another_model_is_refused(vl_gguf, run, tmp_path):  # noqa: F811
+def test_a_projector_from_another_model_is_refused(vl_gguf, engine_cli, tmp_path):  # noqa: F811
     import gguf
 
     fake = tmp_path / "mmproj-other.gguf"
@@ -92,16 +82,16 @@ def test_a_projector_from_another_model_is_refused(vl_gguf, run, tmp_path):  # n
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
     writer.close()
-    rc, _, err = run("rerank", "--model", str(vl_gguf("f16")), "--mmproj", str(fake), "--query", QUERY, DOC)
+    rc, _, err = engine_cli("rerank", "--model", str(vl_gguf("f16")), "--mmproj", str(fake), "--query", QUERY, DOC)
     assert rc == 1 and str(fake) in err and "not from the same model" in err
     with pytest.raises(WrongModelError, match="not a Qwen3-VL projector"):
         load_vision_reranker(vl_gguf("f16"), mmproj=vl_gguf("f16"))
 
 
-def test_a_missing_projector_says_where_it_was_looked_for(vl_gguf, tmp_path, run):  # noqa: F811
+def test_a_missing_projector_says_where_it_was_looked_for(vl_gguf, tmp_path, engine_cli):  # noqa: F811
     lonely = tmp_path / "lonely.gguf"
     lonely.write_bytes(vl_gguf("f16").read_bytes())
-    rc, _, err = run("rerank", "--model", str(lonely), "--query", QUERY, "--image", str(tmp_path / "x.png"))
+    rc, _, err = engine_cli("rerank", "--model", str(lonely), "--query", QUERY, "--image", str(tmp_path / "x.png"))
     assert rc == 1 and "mmproj-lonely.gguf" in err and "--mmproj" in err
 
 
@@ -113,15 +103,15 @@ def test_an_oversized_header_is_refused_before_decoding(tmp_path):
         load_image(wide)
 
 
-def test_embed_json_texts_then_images(vl_test_models, run, tmp_path):
+def test_embed_json_texts_then_images(vl_test_models, engine_cli, tmp_path):
     from converters import convert
 
     model = convert(vl_test_models["vl-embedder"], to="gguf", quant="f16", out=tmp_path / "emb.gguf").output
     image = write_image(tmp_path / "a.png", seed=5)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG broken")
-    rc, out, err = run("embed", "--model", str(model), "東京", "--image", str(image), "--image", str(broken),
-                       "--dim", "32", "--json")
+    rc, out, err = engine_cli("embed", "--model", str(model), "東京", "--image", str(image), "--image", str(broken),
+                              "--dim", "32", "--json")
     payload = json.loads(out)
     assert rc == 1 and payload["dim"] == 32 and "not embedded" in err
     first, second, third = payload["vectors"]

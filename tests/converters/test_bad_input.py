@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sys
 import threading
+import types
 from collections import namedtuple
 
 import pytest
@@ -15,6 +17,7 @@ from converters import (
     ConversionCancelled,
     DestinationExistsError,
     InsufficientDiskError,
+    MissingDependencyError,
     TokenizerError,
     UnsupportedModelError,
     VerificationError,
@@ -288,3 +291,13 @@ def test_a_reranker_is_told_apart_by_the_evidence_llama_cpp_uses(model_copy, out
     result = convert(model, to="gguf", out=out_dir / "m.gguf")
     assert (result.kind, result.kind_evidence) == (ModelKind.RERANKER, evidence)
     assert convert(model, to="gguf", out=out_dir / "n.gguf", kind="llm").kind_evidence == "given"
+
+
+def test_verify_without_its_reference_libraries_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # not installed
+    with pytest.raises(MissingDependencyError, match=r"pip install 'ippon\[verify\]'"):
+        verify_module.import_reference()
+    # Installed, but too old for Qwen3-VL: the same clear message, not an AttributeError later.
+    monkeypatch.setitem(sys.modules, "transformers", types.ModuleType("transformers"))
+    with pytest.raises(MissingDependencyError, match=r"pip install 'ippon\[verify\]'"):
+        verify_module.import_reference(needs=("Qwen3VLForConditionalGeneration",))

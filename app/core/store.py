@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IpponError
+from ..locale import _
 from .analysis import ANALYSIS_VERSION, analyzer
 from . import lexical_rank
 from .lance_reader import LanceReader, can_run_here, open_reader
@@ -166,7 +167,7 @@ class LibraryStore:
         try:
             import pyarrow as pa
         except ImportError as exc:
-            raise StoreError("the library needs lancedb: please install it (pip install lancedb)") from exc
+            raise StoreError(_("the library needs lancedb: please install it (pip install lancedb)")) from exc
         self._pa = pa
         self.path = Path(data_dir) / "library"
         self.path.mkdir(parents=True, exist_ok=True)
@@ -181,7 +182,7 @@ class LibraryStore:
         try:
             import lancedb
         except ImportError as exc:
-            raise StoreError("the library needs lancedb: please install it (pip install lancedb)") from exc
+            raise StoreError(_("the library needs lancedb: please install it (pip install lancedb)")) from exc
         with self._connecting:
             if self._db is not None:
                 return
@@ -300,8 +301,9 @@ class LibraryStore:
             return
         if current is not None and not replace:
             raise EmbedderMismatchError(
-                f"the library's vectors come from {current[0]} ({current[1]} dimensions), not {embedder_id} "
-                f"({dim}); run `ippon reindex --vectors` to compute them again with the new embedder")
+                _("the library's vectors come from {old} ({old_dim} dimensions), not {new} ({new_dim}); run `ippon "
+                  "reindex --vectors` to compute them again with the new embedder").format(
+                    old=current[0], old_dim=current[1], new=embedder_id, new_dim=dim))
         pa = self._pa
         if current is not None:
             self._chunks.drop_columns(["vector", "vector_hash"])

@@ -119,7 +119,7 @@ class CatalogEntry:
         """Disk and memory estimates for one quantization ("original" counts as bf16)."""
         per_param = self.estimates.bytes_per_param.get("bf16" if quant == "original" else quant)
         if per_param is None:
-            raise CatalogError(f"no size estimate for quantization {quant!r} (add it to [estimates])")
+            raise CatalogError(_("no size estimate for quantization {quant!r} (add it to [estimates])").format(quant=quant))
         disk = int(self.params_b * 1e9 * per_param)
         context = self.estimates.context_tokens.get(self.kind, 0)
         kv = int(self.kv_kib_per_token * 1024 * context)
@@ -172,10 +172,10 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     for raw in data.get("models", []):
         entry = _entry(file, raw, estimates)
         if entry.name.lower() in {n.lower() for n in entries}:
-            raise CatalogError(f"{file}: model {entry.name!r} is listed twice")
+            raise CatalogError(_("{file}: model {name!r} is listed twice").format(file=file, name=entry.name))
         entries[entry.name] = entry
     if not entries:
-        raise CatalogError(f"{file}: the catalog lists no [[models]]")
+        raise CatalogError(_("{file}: the catalog lists no [[models]]").format(file=file))
     return Catalog(entries, estimates, file)
 
 
@@ -185,40 +185,42 @@ def _estimates(file: Path, raw: dict[str, Any]) -> Estimates:
         context = {str(k): int(v) for k, v in raw["context_tokens"].items()}
         overhead = int(float(raw.get("runtime_overhead_gib", 0)) * GIB)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CatalogError(f"{file}: [estimates] needs bytes_per_param and context_tokens tables ({exc})") from exc
+        raise CatalogError(_("{file}: [estimates] needs bytes_per_param and context_tokens tables ({reason})").format(
+            file=file, reason=exc)) from exc
     return Estimates(per_param, context, overhead)
 
 
 def _entry(file: Path, raw: dict[str, Any], estimates: Estimates) -> CatalogEntry:
     name = raw.get("name")
-    where = f"{file}: model {name!r}"
+    where = _("{file}: model {name!r}").format(file=file, name=name)
     if not isinstance(name, str) or not name:
-        raise CatalogError(f"{file}: a [[models]] entry has no name")
+        raise CatalogError(_("{file}: a [[models]] entry has no name").format(file=file))
     if raw.get("kind") not in KINDS:
-        raise CatalogError(f"{where}: kind must be one of {', '.join(KINDS)}, not {raw.get('kind')!r}")
+        raise CatalogError(_("{where}: kind must be one of {kinds}, not {kind!r}").format(
+            where=where, kinds=", ".join(KINDS), kind=raw.get("kind")))
     for key in ("repo",):
         if not isinstance(raw.get(key), str) or not _REPO_ID.match(raw[key]):
-            raise CatalogError(f"{where}: {key} must be a Hugging Face repo id (owner/name)")
+            raise CatalogError(_("{where}: {key} must be a Hugging Face repo id (owner/name)").format(where=where, key=key))
     params = raw.get("params_b")
     if isinstance(params, bool) or not isinstance(params, (int, float)) or params <= 0:
-        raise CatalogError(f"{where}: params_b must be a positive number of billions of parameters")
+        raise CatalogError(_("{where}: params_b must be a positive number of billions of parameters").format(where=where))
     gguf = raw.get("gguf") or {}
     gguf_repo = gguf.get("repo")
     gguf_quants = tuple(q.lower() for q in gguf.get("quants", ()))
     if gguf and (not isinstance(gguf_repo, str) or not _REPO_ID.match(gguf_repo) or not gguf_quants):
-        raise CatalogError(f"{where}: gguf needs a repo (owner/name) and the quants it holds")
+        raise CatalogError(_("{where}: gguf needs a repo (owner/name) and the quants it holds").format(where=where))
     if unknown := [q for q in gguf_quants if q not in converters.GGUF_TYPES]:
-        raise CatalogError(f"{where}: unknown GGUF quantization(s) {', '.join(unknown)}")
+        raise CatalogError(_("{where}: unknown GGUF quantization(s) {quants}").format(where=where, quants=", ".join(unknown)))
     mlx = {str(q): str(r) for q, r in (raw.get("mlx") or {}).items()}
     if bad := [q for q, r in mlx.items() if q not in converters.MLX_QUANTS or not _REPO_ID.match(r)]:
-        raise CatalogError(f"{where}: mlx maps a quantization ({', '.join(converters.MLX_QUANTS)}) to a repo; "
-                           f"bad: {', '.join(bad)}")
+        raise CatalogError(_("{where}: mlx maps a quantization ({quants}) to a repo; bad: {bad}").format(
+            where=where, quants=", ".join(converters.MLX_QUANTS), bad=", ".join(bad)))
     if raw["kind"] == "embedder" and not isinstance(raw.get("dim"), int):
-        raise CatalogError(f"{where}: an embedder needs its vector size (dim)")
+        raise CatalogError(_("{where}: an embedder needs its vector size (dim)").format(where=where))
     known = {"name", "kind", "params_b", "kv_kib_per_token", "repo", "architecture", "revision", "gguf", "mlx",
              "dim", "min_dim", "thinking", "prefer_conversion", "candidate", "alternative", "gated"}
     if unknown_keys := sorted(set(raw) - known):
-        raise CatalogError(f"{where}: unknown key(s) {', '.join(unknown_keys)}")
+        raise CatalogError(_("{where}: unknown key(s) {keys}").format(where=where, keys=", ".join(unknown_keys)))
     return CatalogEntry(
         name=name, kind=raw["kind"], params_b=float(params), kv_kib_per_token=float(raw.get("kv_kib_per_token", 0)),
         repo=raw["repo"], estimates=estimates, architecture=raw.get("architecture", "qwen3"),

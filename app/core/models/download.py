@@ -114,9 +114,9 @@ class Downloader:
             part.unlink(missing_ok=True)
             self._set_file_done(file, 0)
             if attempt == 2:
-                raise ChecksumError(f"{self.remote.repo}: {file.path} does not match the size and hash the Hub "
-                                    "publishes, twice; it was deleted. Try again later, or check a proxy or "
-                                    "mirror (HF_ENDPOINT) that may alter files")
+                raise ChecksumError(_("{repo}: {file} does not match the size and hash the Hub publishes, twice; it "
+                                      "was deleted. Try again later, or check a proxy or mirror (HF_ENDPOINT) that "
+                                      "may alter files").format(repo=self.remote.repo, file=file.path))
         raise AssertionError("unreachable")
 
     def _stream(self, file: RemoteFile, part: Path) -> None:
@@ -160,8 +160,8 @@ class Downloader:
             except GatedRepoError as exc:
                 raise gated_error(self.remote.repo) from exc
             except HfHubHTTPError as exc:
-                raise ModelsError(f"the Hub refused {self.remote.repo}/{file.path}: "
-                                  f"{exc.response.status_code}") from exc
+                raise ModelsError(_("the Hub refused {repo}/{file}: {status}").format(
+                    repo=self.remote.repo, file=file.path, status=exc.response.status_code)) from exc
             except httpx2.TooManyRedirects as exc:
                 raise redirect_loop_error(file.path) from exc
             except _RetryLater as exc:

@@ -114,14 +114,17 @@ def repo_files(repo: str, *, revision: str = "main") -> RemoteRepo:
     except GatedRepoError as exc:
         raise gated_error(repo) from exc
     except RevisionNotFoundError as exc:
-        raise UnknownModelError(f"{repo} has no revision {revision!r} on {endpoint}") from exc
+        raise UnknownModelError(_("{repo} has no revision {revision!r} on {endpoint}").format(
+            repo=repo, revision=revision, endpoint=endpoint)) from exc
     except RepositoryNotFoundError as exc:
-        raise UnknownModelError(f"{repo} was not found on {endpoint} (or it is private: set HF_TOKEN)") from exc
+        raise UnknownModelError(_("{repo} was not found on {endpoint} (or it is private: set HF_TOKEN)").format(
+            repo=repo, endpoint=endpoint)) from exc
     except HfHubHTTPError as exc:
-        raise ModelsError(f"the Hub at {endpoint} refused the file list of {repo}: {exc.response.status_code}") \
-            from exc
+        raise ModelsError(_("the Hub at {endpoint} refused the file list of {repo}: {status}").format(
+            endpoint=endpoint, repo=repo, status=exc.response.status_code)) from exc
     if not info.sha:
-        raise ModelsError(f"the Hub at {endpoint} gave no commit for {repo}; is HF_ENDPOINT a Hugging Face Hub?")
+        raise ModelsError(_("the Hub at {endpoint} gave no commit for {repo}; is HF_ENDPOINT a Hugging Face Hub?")
+                          .format(endpoint=endpoint, repo=repo))
     files = tuple(_remote_file(repo, s) for s in info.siblings or ())
     return RemoteRepo(repo, info.sha, files)
 

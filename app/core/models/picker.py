@@ -139,7 +139,8 @@ def _candidates(catalog: Catalog, kind: str) -> list[CatalogEntry]:
     """The catalog's picker candidates of one kind, smallest first (largest first for the LLM)."""
     found = sorted(catalog.of_kind(kind, candidates_only=True), key=lambda e: e.params_b, reverse=kind == "llm")
     if not found:
-        raise CatalogError(f"{catalog.source}: no {kind} is marked `candidate = true` for the picker")
+        raise CatalogError(_("{file}: no {kind} is marked `candidate = true` for the picker").format(
+            file=catalog.source, kind=kind))
     return found
 
 

@@ -32,10 +32,11 @@ from .retrieval import Retrieval
 # system prompt comes first and is the same for every question: llama.cpp and MLX keep it in
 # their cache from one question to the next, so only the first question pays for it.)
 LLM_FIXED_TOKENS = 64
-# Tokens the reranker reads per candidate besides the passage: its prompt's closing part (the
-# system prompt and the query are read once per batch).
+# Tokens the reranker reads per candidate besides the passage: its prompt's closing part; and,
+# once per question, its system prompt, instruction and the query (shared by every candidate).
 RERANK_FIXED_TOKENS = 12
-FIRST_TOKEN_MARGIN_S = 0.3  # sampling the first token, and the Python around the stages
+RERANK_SHARED_TOKENS = 80
+FIRST_TOKEN_MARGIN_S = 0.6  # retrieval (embedding the query: ~0.4 s on 2 cores), the first token, the Python between
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +100,12 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
         rerank_s = 0.0
     elif i.explicit_candidates:
         rerank = i.candidates
-        rerank_s = rerank * per_candidate / rerank_speed if rerank_speed else 0.0
+        rerank_s = (rerank * per_candidate + RERANK_SHARED_TOKENS) / rerank_speed if rerank_speed else 0.0
         reasons.append(_("candidates {n} set explicitly").format(n=i.candidates))
     else:
-        left = max(0.0, available - llm_s)
+        left = max(0.0, available - llm_s - RERANK_SHARED_TOKENS / rerank_speed)
         rerank = min(i.candidates, int(left * rerank_speed / per_candidate))
-        rerank_s = rerank * per_candidate / rerank_speed
+        rerank_s = (rerank * per_candidate + RERANK_SHARED_TOKENS) / rerank_speed if rerank else 0.0
         if rerank < i.candidates:
             reasons.append(_("reranking {n} of {total} candidates fits {s:.1f} s at {speed:.0f} tokens/s").format(
                 n=rerank, total=i.candidates, s=left, speed=rerank_speed))

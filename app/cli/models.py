@@ -161,6 +161,8 @@ def run_list(args: argparse.Namespace, service: IpponService) -> int:
     from rich.table import Table
 
     table = Table(_("model"), _("kind"), _("params"), _("formats"), _("installed"), box=None, title=_("Catalog"))
+    for column in table.columns:
+        column.overflow = "fold"  # Japanese headings are wide: wrap them rather than cut them
     for e in catalog:
         names = [f"{n}{' *' if n in in_use else ''}" for n in by_model.get(e.name, [])]
         label = _("{name} (alternative)").format(name=e.name) if e.alternative else e.name

@@ -315,3 +315,17 @@ def test_stored_reasons_are_shown_in_today_s_language(monkeypatch):
     monkeypatch.setenv("IPPON_LANG", "en")  # and the other way round
     assert shown_reason(path, f"{path}: 空です") == "is empty"
     assert shown_reason(path, None) == "" and shown_warnings(None) == ""
+
+
+def test_every_window_string_is_looked_up_under_the_context_it_is_stored_under(tmp_path):
+    """lupdate names a context after the class around self.tr(); `parent.tr()` or a tr alias gives it
+    another ("parent", "") than the one Qt looks under at run time, and the Japanese is never found."""
+    import ast
+
+    classes = {node.name for path in catalogs.gui_sources()
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(node, ast.ClassDef)}
+    ts = tmp_path / "check.ts"
+    shutil.copyfile(catalogs.ts_path("ja"), ts)
+    catalogs.lupdate(ts)
+    contexts = {m.context for m in catalogs.ts_messages(ts)}
+    assert contexts and contexts <= classes, f"contexts that are no class of app/gui: {sorted(contexts - classes)}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -183,9 +183,13 @@ class SourcesPanel(QWidget):
     def confirm_removal(cls, paths: list[str], parent: QWidget) -> bool:
         """Ask before removing; tests replace this method."""
         names = "\n".join(Path(p).name for p in paths[:10]) + ("\n…" if len(paths) > 10 else "")
-        text = parent.tr("Remove these from the library? The files on the disk are kept, and a removed file "
-                         "stays out of its folder's updates until you add it again.\n\n{names}").format(names=names)
-        answer = QMessageBox.question(parent, parent.tr("Remove from the library"), text,
+        # A classmethod has no self.tr, and parent.tr() would look under another context than lupdate's:
+        # the context is named, so both agree on it.
+        text = QCoreApplication.translate(
+            "SourcesPanel", "Remove these from the library? The files on the disk are kept, and a removed file "
+            "stays out of its folder's updates until you add it again.\n\n{names}").format(names=names)
+        title = QCoreApplication.translate("SourcesPanel", "Remove from the library")
+        answer = QMessageBox.question(parent, title, text,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes

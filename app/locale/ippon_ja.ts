@@ -618,6 +618,18 @@
         <source>skipped</source>
         <translation>対象外</translation>
     </message>
+    <message>
+        <source>Remove these from the library? The files on the disk are kept, and a removed file stays out of its folder&apos;s updates until you add it again.
+
+{names}</source>
+        <translation>これらをライブラリから削除しますか？ ディスク上のファイルは残ります。削除したファイルは、もう一度追加するまでフォルダの更新でも戻りません。
+
+{names}</translation>
+    </message>
+    <message>
+        <source>Remove from the library</source>
+        <translation>ライブラリから削除</translation>
+    </message>
 </context>
 <context>
     <name>StateMessages</name>
@@ -743,13 +755,13 @@
         <source>Remove these from the library? The files on the disk are kept, and a removed file stays out of its folder&apos;s updates until you add it again.
 
 {names}</source>
-        <translation>これらをライブラリから削除しますか？ ディスク上のファイルは残ります。削除したファイルは、もう一度追加するまでフォルダの更新でも戻りません。
+        <translation type="vanished">これらをライブラリから削除しますか？ ディスク上のファイルは残ります。削除したファイルは、もう一度追加するまでフォルダの更新でも戻りません。
 
 {names}</translation>
     </message>
     <message>
         <source>Remove from the library</source>
-        <translation>ライブラリから削除</translation>
+        <translation type="vanished">ライブラリから削除</translation>
     </message>
 </context>
 </TS>

@@ -2,8 +2,10 @@
 
 Adding or changing a string in the window (read this):
   1. write English in the widget: `self.tr("Add folder…")` (inside the class, so its context is
-     the class name; outside one, `QCoreApplication.translate("ClassName", "…")`); format after
-     translating: `self.tr("{n} files").format(n=n)`, never concatenate sentences;
+     the class name; outside one, `QCoreApplication.translate("ClassName", "…")` written out in
+     full: lupdate reads calls literally, so never `parent.tr()` or a `tr` alias, whose context
+     Qt would not look under); format after translating: `self.tr("{n} files").format(n=n)`,
+     never concatenate sentences;
   2. `.venv/bin/python scripts/i18n.py update` adds it to app/locale/ippon_ja.ts (the one place
      the window's Japanese lives), then write its Japanese there: the <translation> element,
      removing `type="unfinished"` (or use pyside6-linguist);

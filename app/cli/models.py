@@ -13,7 +13,7 @@ import converters
 
 from ..core import models
 from ..core.service import IpponService
-from .progress import ProgressBar, describe_conversion
+from .progress import ProgressBar, describe_conversion, stage_name
 from ..locale import N_, _
 from .terminal import markup_safe
 
@@ -87,7 +87,7 @@ def describe_models_progress(event: Any) -> tuple[str, int, int, str]:
         total_mb = max(1, -(-total // 10**6))
         done_mb = total_mb if done >= total else done // 10**6
         if event.stage == "verify":
-            return "verify", done_mb, total_mb, f"verify {event.file}"
+            return "verify", done_mb, total_mb, f"{stage_name('verify')} {event.file}"
         rate = f" {event.rate / 1e6:.1f} MB/s" if event.rate else ""
         return "download", done_mb, total_mb, f"MB {event.file}{rate}"
     if isinstance(event, converters.ConversionProgress):

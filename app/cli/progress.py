@@ -17,8 +17,17 @@ from .terminal import markup_safe
 Describe = Callable[[Any], tuple[str, int, int, str]]
 
 
+# converters' stages ("convert", "quantize", "verify") and the downloads' (app.core.models).
+STAGE_NAMES = {"convert": N_("convert"), "quantize": N_("quantize"), "verify": N_("verify"),
+               "download": N_("download")}
+
+
+def stage_name(stage: str) -> str:
+    return _(STAGE_NAMES[stage]) if stage in STAGE_NAMES else stage
+
+
 def describe_conversion(event: converters.ConversionProgress) -> tuple[str, int, int, str]:
-    return event.stage, event.tensors_done, event.tensors_total, f"{event.stage} {event.tensor}"
+    return event.stage, event.tensors_done, event.tensors_total, f"{stage_name(event.stage)} {event.tensor}"
 
 
 PHASE_NAMES = {"index": N_("files"), "embed": N_("vectors"), "scan": N_("scan"), "analyse": N_("keyword index")}

@@ -42,7 +42,7 @@ class Config:
     # the most the budget may use, unless config.toml sets them: a setting given there wins.
     answer_seconds: float = 8.0
     rerank_passage_tokens: int = 96  # the reranker reads this much of each candidate (whole sentences)
-    source_passage_tokens: int = 160  # and the LLM this much of each source
+    source_passage_tokens: int = 128  # and the LLM this much of each source
     given: tuple[str, ...] = ()  # the settings config.toml sets (not a setting itself)
     # Symbolic links inside an added folder that lead outside it: skipped unless this is true.
     follow_external_links: bool = False

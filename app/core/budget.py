@@ -9,7 +9,9 @@ two by measured speeds (`speed.py`):
   to `top_k` passages, but at most half of the time — and never less than `min_sources`
   passages, since an answer needs something to read;
 - the reranker gets the rest: as many candidates, best fused first, as its speed allows
-  (up to `candidates`); candidates beyond that keep their fused order below the reranked;
+  (up to `candidates`), and never fewer than `min_rerank` — reranking only pays when it sees
+  the few candidates the answer is likely among (lexical recall@5 is 1.0 on the Japanese
+  dev set); candidates beyond that keep their fused order below the reranked;
 - time the reranker cannot use (fewer candidates than it could read) goes back to the LLM.
 
 A setting the user gave explicitly (`candidates`, `top_k`) wins over the budget. With a model
@@ -18,7 +20,6 @@ whose speed is unknown (a remote server) the budget cuts nothing and says so.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -51,6 +52,7 @@ class BudgetInputs:
     spent_s: float = 0.0  # already gone (rewriting a follow-up) when the plan is made
     llm_extra_tokens: int = 0  # what else the LLM reads: earlier turns of the conversation
     min_sources: int = 3  # an answer needs something to read, even past the target
+    min_rerank: int = 5  # and a reranker something to choose from
     explicit_top_k: bool = False
     explicit_candidates: bool = False
     has_reranker: bool = True
@@ -104,17 +106,19 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
         reasons.append(_("candidates {n} set explicitly").format(n=i.candidates))
     else:
         left = max(0.0, available - llm_s - RERANK_SHARED_TOKENS / rerank_speed)
-        rerank = min(i.candidates, int(left * rerank_speed / per_candidate))
+        rerank = min(i.candidates, max(i.min_rerank, int(left * rerank_speed / per_candidate)))
         rerank_s = (rerank * per_candidate + RERANK_SHARED_TOKENS) / rerank_speed if rerank else 0.0
         if rerank < i.candidates:
             reasons.append(_("reranking {n} of {total} candidates fits {s:.1f} s at {speed:.0f} tokens/s").format(
-                n=rerank, total=i.candidates, s=left, speed=rerank_speed))
+                n=rerank, total=i.candidates, s=max(left, rerank_s), speed=rerank_speed))
         if not i.explicit_top_k:
-            # What the reranker could not use goes back to the LLM.
-            llm_s = min(wanted_s, max(llm_s, available - rerank_s))
+            # What the reranker did not use goes back to the LLM; what its floor took comes out of the
+            # LLM's share, down to the LLM's own floor.
+            llm_s = min(wanted_s, max(floor_s, available - rerank_s))
 
     source_tokens = None if i.explicit_top_k else max(passage, int((llm_s - fixed_s) * llm_speed))
-    sources = i.top_k if source_tokens is None else max(1, min(i.top_k, math.ceil(source_tokens / passage)))
+    sources = (i.top_k if source_tokens is None
+               else max(min(i.min_sources, i.top_k), min(i.top_k, source_tokens // passage)))
     if source_tokens is not None and sources < i.top_k:
         reasons.append(_("the LLM reads {n} tokens of sources in {s:.1f} s at {speed:.0f} tokens/s").format(
             n=source_tokens, s=llm_s, speed=llm_speed))

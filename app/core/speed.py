@@ -1,8 +1,9 @@
 """How fast this machine runs each model: tokens of prompt read per second, measured once per
 model file, device and thread count, and kept in the data directory (`speeds.json`).
 
-A measurement is a small fixed workload on the model just loaded (about a second on a CPU
-for the real 0.6B reranker), so the latency budget works from what this machine does, not
+A measurement is a small fixed workload on the model just loaded, run once to warm up (the
+first calls allocate buffers and would read as half the speed) and once timed — a few
+seconds on a CPU for the real 0.6B reranker and 1.7B LLM — so the latency budget works from what this machine does, not
 from a table of guesses. A model file that changes (size or modification time), another
 device or another thread count is measured again. Remote models are not measured: their
 speed is the server's and varies with its load.
@@ -92,20 +93,21 @@ def measure(role: SpeedRole, model: Any) -> Speed:
     device = device_of(model)
     if role == "reranker":
         documents = [_PASSAGE * 2, _PASSAGE, _PASSAGE[40:] * 2, _PASSAGE[:90]]
-        model.score(_QUESTION, documents[:1])  # warm-up: first-call allocations are not speed
+        model.score(_QUESTION, documents)  # warm-up: first-call allocations (batch, cache) are not speed
         tokens = sum(len(model.token_ids(_QUESTION, d)) for d in documents)
         start = time.perf_counter()
         model.score(_QUESTION, documents)
         elapsed = time.perf_counter() - start
     elif role == "embedder":
         texts = [_PASSAGE * 2, _PASSAGE, _PASSAGE[:90]]
-        model.embed(texts[2:])
+        model.embed(texts)
         tokens = sum(model.count_tokens(texts))
         start = time.perf_counter()
         model.embed(texts)
         elapsed = time.perf_counter() - start
     else:
         # A prompt of its own, so no cached prefix of an earlier question makes it look faster.
+        list(model.chat([Message("user", _QUESTION)], settings=ChatSettings(max_tokens=1, temperature=0.0)))
         stamp = f"（計測 {time.time_ns()}）"
         messages = [Message("user", f"{stamp}\n{_PASSAGE * 3}\n{_QUESTION}")]
         done = list(model.chat(messages, settings=ChatSettings(max_tokens=1, temperature=0.0)))[-1]

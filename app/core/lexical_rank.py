@@ -56,3 +56,16 @@ def word_pairs_share(words: list[str], terms: str) -> float:
     tokens = terms.split()
     held = set(zip(tokens, tokens[1:]))
     return sum(1 for pair in pairs if pair in held) / len(pairs)
+
+
+def drop_character_matches(rows: list[dict[str, Any]], words: list[str], grams: list[str], *,
+                           terms_key: str) -> list[dict[str, Any]]:
+    """`rows` without the chunks that share only single characters with the question, when others share
+    more: 語 in a chunk is no match for 語句 when some chunk holds 語句 (or 存在). The single kanji stay as a
+    last resort (a question whose words occur nowhere still finds the chunk sharing a character: 使用料 →
+    無料), and "nothing found" can then mean that nothing shares a word or two characters side by side."""
+    units = {w for w in words if len(w) > 1} | set(grams)
+    if not units:
+        return rows
+    holding = [r for r in rows if not units.isdisjoint((r[terms_key] or "").split())]
+    return holding or rows

@@ -369,6 +369,7 @@ class LibraryStore:
                 return []  # only particles and question words: nothing decides a ranking
             rows = self._full_text(TERMS, analysis.terms, limit=max(limit, lexical_rank.RESCORE_DEPTH),
                                    where=where, extra=[TERMS])
+            rows = lexical_rank.drop_character_matches(rows, analysis.words, analysis.grams, terms_key=TERMS)
             rows = lexical_rank.rescore(rows, analysis.words, terms_key=TERMS)[:limit]
         return [_hit(r, r["_score"]) for r in rows]
 

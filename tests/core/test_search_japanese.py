@@ -314,3 +314,13 @@ def test_word_pairs_share_counts_the_query_s_neighbouring_words_found_side_by_si
     assert word_pairs_share(["作品", "演奏", "頻繁"], terms) == 1.0  # particles between them do not part them
     assert word_pairs_share(["演奏", "作品", "頻繁"], terms) == 0.0
     assert word_pairs_share(["作品"], terms) == 0.0
+
+
+def test_a_chunk_sharing_only_characters_is_no_match_when_another_shares_a_word(tmp_path):
+    store = _library(tmp_path, {"/exists.txt": "その記録の存在は確認されている。",
+                                "/grammar.txt": "日本語の文法を学ぶ。",
+                                "/poem.txt": "句読点の使い方。"})
+    # 存在 is a word the first chunk holds; 語 and 句 alone are characters of 語句, not the word.
+    assert [h.path for h in store.search_lexical("存在しない語句")] == ["/exists.txt"]
+    # With no chunk sharing a word, a shared character still finds something (a last resort).
+    assert [h.path for h in store.search_lexical("語句の意味")][:1] in (["/grammar.txt"], ["/poem.txt"])

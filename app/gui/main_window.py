@@ -21,6 +21,7 @@ from ..errors import user_message
 from .ask_panel import AskPanel
 from .models_status import ModelsStatus
 from .asking import AskController
+from .global_hotkey import GlobalHotkey
 from .icon import app_icon
 from .models_dialog import ModelsDialog
 from .quick_ask import QuickAskWindow
@@ -106,6 +107,10 @@ class MainWindow(QMainWindow):
         self.tray.quit_requested.connect(self.quit_app)
         self.tray.no_tray.connect(lambda message: self.statusBar().showMessage(message, 15000))
         self.tray.announce_fallback(self.settings)
+        # Ctrl+Shift+Space from any app, where the desktop allows it (else only while Ippon is active).
+        self.global_hotkey = GlobalHotkey(self)
+        self.global_hotkey.pressed.connect(self.quick_ask.show_and_focus)
+        self.global_hotkey.start()
         if self.tray.available:
             QApplication.setQuitOnLastWindowClosed(False)  # closing the window leaves Ippon in the tray
         self._restore_geometry()
@@ -432,6 +437,7 @@ class MainWindow(QMainWindow):
         if self._watch_stop is not None:
             self._watch_stop.set()
         self.serve_control.stop()
+        self.global_hotkey.stop()
         self.runner.cancel_all()
         self.runner.wait()
         self.quick_ask.close()

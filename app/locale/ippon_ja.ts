@@ -103,6 +103,17 @@
     </message>
 </context>
 <context>
+    <name>GlobalHotkey</name>
+    <message>
+        <source>no desktop to listen to ({platform})</source>
+        <translation>聞き取るデスクトップがありません（{platform}）</translation>
+    </message>
+    <message>
+        <source>the desktop offers no system-wide keys here ({reason})</source>
+        <translation>このデスクトップではシステム全体のショートカットを使えません（{reason}）</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>chunks</source>

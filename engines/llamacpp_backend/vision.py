@@ -76,17 +76,21 @@ class _MtmdModel:
 
         self._mtmd = mtmd_cpp
         threads = n_threads or default_threads()
+        # The text model and the vision encoder on the GPU when this build has one (Metal, CUDA, Vulkan),
+        # as the text-only engines do (loading.open_llama).
+        gpu = bool(self._lib.llama_supports_gpu_offload())
         try:
             # An embedder reads the last position's hidden state (pooling none: mtmd decodes in several
             # calls, and only the last call's last token is the one pooled).
             self._llama = self._lib.Llama(model_path=str(self.path), n_ctx=max_tokens, n_batch=max_tokens,
                                           n_ubatch=max_tokens, n_threads=threads, n_threads_batch=threads,
-                                          flash_attn=True, embedding=embedding, pooling_type=0, verbose=False)
+                                          n_gpu_layers=-1 if gpu else 0, flash_attn=True, embedding=embedding,
+                                          pooling_type=0, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{self.path}: llama.cpp could not load it ({exc}); the file may be damaged or "
                                  "from a newer llama.cpp") from exc
         params = mtmd_cpp.mtmd_context_params_default()
-        params.use_gpu = False
+        params.use_gpu = gpu
         params.print_timings = False
         params.warmup = False
         params.n_threads = threads

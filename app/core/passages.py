@@ -13,14 +13,11 @@ same analysis, so parts of compounds and spelling variants count, particles do n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .chunking import split_sentences
+from .chunking import TokenCounter, split_sentences
 from .snippets import match_ranges
-
-TokenCounter = Callable[[Sequence[str]], list[int]]
-
 
 @dataclass(frozen=True, slots=True)
 class Passage:

@@ -25,14 +25,19 @@ def test_an_empty_library_says_how_to_fill_it(make_window, qtbot):
     assert "empty" in window.sources_panel.empty.text()
 
 
-def test_without_a_model_the_search_results_show_with_the_way_to_a_model(make_window, qtbot, tmp_path):
+def _ask_in_a_library(make_window, qtbot, tmp_path, question: str):
+    """A window over the two RAG documents, after `question` was asked and answered (or not)."""
     window = make_window()
     window.add_paths([write_docs(tmp_path / "docs", RAG_DOCS)])
     qtbot.waitUntil(lambda: window.ask_panel.library_files == 2, timeout=60_000)
-    panel = window.ask_panel
-    panel.question.setText("ポート番号")
+    window.ask_panel.question.setText(question)
     with qtbot.waitSignal(window.controller.finished, timeout=30_000):
-        panel.submit()
+        window.ask_panel.submit()
+    return window, window.ask_panel
+
+
+def test_without_a_model_the_search_results_show_with_the_way_to_a_model(make_window, qtbot, tmp_path):
+    window, panel = _ask_in_a_library(make_window, qtbot, tmp_path, "ポート番号")
     assert "No answering model" in panel.notice.text() and panel.citations.count() >= 1
     opened = []
     panel.models_requested.connect(lambda: opened.append(True))
@@ -41,13 +46,7 @@ def test_without_a_model_the_search_results_show_with_the_way_to_a_model(make_wi
 
 
 def test_nothing_found_says_what_to_try(make_window, qtbot, tmp_path):
-    window = make_window()
-    window.add_paths([write_docs(tmp_path / "docs", RAG_DOCS)])
-    qtbot.waitUntil(lambda: window.ask_panel.library_files == 2, timeout=60_000)
-    panel = window.ask_panel
-    panel.question.setText("xyzzyplugh")
-    with qtbot.waitSignal(window.controller.finished, timeout=30_000):
-        panel.submit()
+    _window, panel = _ask_in_a_library(make_window, qtbot, tmp_path, "xyzzyplugh")
     assert panel.citations.count() == 0
     assert "Nothing in the library matches" in panel.notice.text() and "Try other words" in panel.notice.text()
 

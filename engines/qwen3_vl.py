@@ -81,6 +81,26 @@ def smart_resize(height: int, width: int) -> tuple[int, int]:
     return h_bar, w_bar
 
 
+def image_tokens(height: int, width: int) -> int:
+    """Image positions the model reads for a picture of this size (after the reference's resize)."""
+    h, w = smart_resize(height, width)
+    return h * w // IMAGE_FACTOR ** 2
+
+
+def image_tokens_of(path: str | Path) -> int | None:
+    """`image_tokens` for the image file at `path`, from its header alone; None when it cannot be read."""
+    from PIL import Image
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with Image.open(path) as img:
+            width, height = img.size
+        return image_tokens(height, width)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def load_image(path: str | Path):  # noqa: ANN201 - a PIL.Image.Image
     """The image at `path` as the reranker sees it (RGB, resized), or ImageInputError naming the file."""
     from PIL import Image, UnidentifiedImageError

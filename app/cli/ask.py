@@ -100,7 +100,7 @@ def _pixels_json(result) -> dict:  # noqa: ANN001 - a retrieval Result
         return {}
     return {"pixels": result.pixels.image is not None,
             "pixel_image": str(result.pixels.image) if result.pixels.image else None,
-            "pixel_error": result.pixels.error}
+            "pixel_error": result.pixels.error, "pixel_skipped": result.pixels.skipped}
 
 
 def print_sources(done: AskDone, *, shown=str) -> None:  # noqa: ANN001 - makes outside text printable

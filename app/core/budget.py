@@ -12,7 +12,10 @@ two by measured speeds (`speed.py`):
   (up to `candidates`), and never fewer than `min_rerank` — reranking only pays when it sees
   the few candidates the answer is likely among (lexical recall@5 is 1.0 on the Japanese
   dev set); candidates beyond that keep their fused order below the reranked;
-- time the reranker cannot use (fewer candidates than it could read) goes back to the LLM.
+- time the reranker cannot use (fewer candidates than it could read) goes back to the LLM;
+- with a VL reranker, images and PDF pages are judged by their pixels in the time the two
+  leave (an image is hundreds of positions through a vision encoder: on a CPU that may be only
+  the best-ranked one, which always is); the others are judged by their text.
 
 A setting the user gave explicitly (`candidates`, `top_k`) wins over the budget. With a model
 whose speed is unknown (a remote server) the budget cuts nothing and says so.
@@ -56,6 +59,8 @@ class BudgetInputs:
     explicit_top_k: bool = False
     explicit_candidates: bool = False
     has_reranker: bool = True
+    # A VL reranker's speed on image positions (speed.py); None: no VL reranker, or not measured.
+    pixel_tokens_per_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,9 @@ class BudgetPlan:
     rerank: int  # candidates the reranker scores
     sources: int  # most passages the LLM reads
     source_tokens: int | None  # tokens of passages the LLM may read; None: no cap but its window
+    # Image positions a VL reranker may read (images and PDF pages by their pixels, best fused first;
+    # retrieval.py); None: no limit.
+    pixel_tokens: int | None = None
     estimate_s: dict[str, float] = field(default_factory=dict)  # predicted seconds per stage
     reasons: tuple[str, ...] = ()  # what decided it, for `--json` and the window's details
 
@@ -122,13 +130,24 @@ def plan_budget(inputs: BudgetInputs) -> BudgetPlan:
     if source_tokens is not None and sources < i.top_k:
         reasons.append(_("the LLM reads {n} tokens of sources in {s:.1f} s at {speed:.0f} tokens/s").format(
             n=source_tokens, s=llm_s, speed=llm_speed))
+    pixel_tokens, pixel_s = None, 0.0
+    if i.has_reranker and i.pixel_tokens_per_s:
+        # Pixels get what the text plan leaves: on a slow machine only the best image or page (always
+        # judged by its pixels, in retrieval), on a fast one every image among the candidates.
+        pixel_s = max(0.0, available - rerank_s - llm_s)
+        pixel_tokens = int(pixel_s * i.pixel_tokens_per_s)
+        reasons.append(_("images and pages judged by their pixels: {n} image tokens fit {s:.1f} s at {speed:.0f} "
+                         "tokens/s (the best-ranked one always)").format(n=pixel_tokens, s=pixel_s,
+                                                                         speed=i.pixel_tokens_per_s))
     estimate = {"rerank_s": round(rerank_s, 2), "llm_prompt_s": round(llm_s, 2),
-                "first_token_s": round(i.spent_s + rerank_s + llm_s + FIRST_TOKEN_MARGIN_S, 2)}
+                "first_token_s": round(i.spent_s + rerank_s + pixel_s + llm_s + FIRST_TOKEN_MARGIN_S, 2)}
+    if pixel_tokens is not None:
+        estimate["pixels_s"] = round(pixel_s, 2)
     if estimate["first_token_s"] > i.target_s + 0.05:
         reasons.append(_("over the {target:g} s target: this machine needs at least {s:.1f} s for {n} source(s)")
                        .format(target=i.target_s, s=estimate["first_token_s"], n=sources))
-    return BudgetPlan(rerank=rerank, sources=sources, source_tokens=source_tokens, estimate_s=estimate,
-                      reasons=tuple(reasons))
+    return BudgetPlan(rerank=rerank, sources=sources, source_tokens=source_tokens, pixel_tokens=pixel_tokens,
+                      estimate_s=estimate, reasons=tuple(reasons))
 
 
 def focus_sources(found: Retrieval, question: str, plan: BudgetPlan, *, passage_tokens: int) -> Retrieval:

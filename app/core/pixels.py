@@ -10,6 +10,7 @@ be rendered, or an image that cannot be read, is scored by its text instead, and
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from engines import Candidate, CandidateFailure
+from engines.qwen3_vl import image_tokens, image_tokens_of
 
 from ..locale import _
 from .pdf_pages import PdfPageError, render_page
@@ -35,6 +37,25 @@ class PixelNote:
 
     image: Path | None  # the image file or rendered page the reranker saw; None: text only
     error: str | None = None  # why the pixels could not be used (the candidate was then scored by its text)
+    skipped: str | None = None  # why its pixels were not looked at (the time budget): scored by its text
+
+
+class PixelBudget:
+    """Image positions the VL reranker may still read (budget.py's `pixel_tokens`); None: no limit. The
+    first image or page asked for is always granted, so a configured VL reranker sees the best one."""
+
+    def __init__(self, tokens: int | None) -> None:
+        self.left = tokens
+        self.granted = 0
+
+    def take(self, tokens: int) -> bool:
+        if self.left is None:
+            return True
+        if self.granted and tokens > self.left:
+            return False
+        self.left = max(0, self.left - tokens)
+        self.granted += 1
+        return True
 
 
 class PageRenderer:
@@ -52,8 +73,7 @@ class PageRenderer:
         except OSError as exc:
             raise PdfPageError(_("{path}: cannot show the page: {reason}").format(path=pdf,
                                                                                   reason=exc.strerror or exc)) from exc
-        key = hashlib.sha256(f"{pdf.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}\0{page}\0{self.side}".encode())
-        target = self.cache_dir / f"{key.hexdigest()[:32]}.png"
+        target = self._cached(pdf, page, stat)
         if target.is_file():
             return target
         image = self._render(pdf, page)
@@ -62,6 +82,19 @@ class PageRenderer:
         image.save(partial, format="PNG")
         partial.replace(target)  # a reader never sees half a file
         return target
+
+    def _cached(self, pdf: Path, page: int, stat: os.stat_result) -> Path:
+        key = hashlib.sha256(f"{pdf.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}\0{page}\0{self.side}".encode())
+        return self.cache_dir / f"{key.hexdigest()[:32]}.png"
+
+    def page_tokens(self, pdf: Path, page: int) -> int:
+        """Image positions the page will cost the reranker: from its rendering when cached, else an A4 page's."""
+        try:
+            cached = self._cached(pdf, page, pdf.stat())
+        except OSError:
+            cached = None
+        known = image_tokens_of(cached) if cached is not None and cached.is_file() else None
+        return known if known is not None else image_tokens(self.side, round(self.side / math.sqrt(2)))
 
     def _render(self, pdf: Path, page: int):  # noqa: ANN202 - a PIL image
         from PIL import Image
@@ -73,13 +106,21 @@ class PageRenderer:
         image.thumbnail((self.side, self.side), Image.Resampling.BICUBIC)
         return image
 
-def pixel_candidate(hit: Hit, text: str, renderer: PageRenderer | None) -> tuple[Candidate, PixelNote]:
-    """The candidate a VL reranker judges for `hit` (`text`: the passage read from it)."""
+def pixel_candidate(hit: Hit, text: str, renderer: PageRenderer | None,
+                    budget: PixelBudget | None = None) -> tuple[Candidate, PixelNote]:
+    """The candidate a VL reranker judges for `hit` (`text`: the passage read from it); its pixels only
+    while `budget` lasts."""
     path = Path(hit.path)
     suffix = path.suffix.lower()
+    budget = budget or PixelBudget(None)
     if suffix in IMAGE_SUFFIXES:
+        # An image that cannot be read costs nothing here: the reranker reports it and it is scored by its text.
+        if not budget.take(image_tokens_of(path) or 0):
+            return Candidate(text=text), PixelNote(None, skipped=_over_budget())
         return Candidate(text=text or None, image=path), PixelNote(path)
     if suffix == ".pdf" and hit.page is not None and renderer is not None:
+        if not budget.take(renderer.page_tokens(path, hit.page)):
+            return Candidate(text=text), PixelNote(None, skipped=_over_budget())
         try:
             page = renderer.page_image(path, hit.page)
         except PdfPageError as exc:
@@ -88,11 +129,17 @@ def pixel_candidate(hit: Hit, text: str, renderer: PageRenderer | None) -> tuple
     return Candidate(text=text), PixelNote(None)
 
 
-def score_with_pixels(reranker: Any, query: str, hits: list[Hit], texts: list[str],
-                      renderer: PageRenderer | None) -> tuple[np.ndarray, list[PixelNote]]:
-    """P(yes) for each hit from the VL reranker, and how each was judged. A candidate whose image cannot
-    be read is scored again by its text alone, so every hit gets a score."""
-    pairs = [pixel_candidate(hit, text, renderer) for hit, text in zip(hits, texts, strict=True)]
+def _over_budget() -> str:
+    return _("judged by its text: its pixels did not fit the answer's time budget (answer_seconds)")
+
+
+def score_with_pixels(reranker: Any, query: str, hits: list[Hit], texts: list[str], renderer: PageRenderer | None,
+                      *, pixel_tokens: int | None = None) -> tuple[np.ndarray, list[PixelNote]]:
+    """P(yes) for each hit from the VL reranker, and how each was judged. Images and pages are judged by
+    their pixels in the order given while `pixel_tokens` image positions last (None: all of them). A
+    candidate whose image cannot be read is scored again by its text alone, so every hit gets a score."""
+    budget = PixelBudget(pixel_tokens)
+    pairs = [pixel_candidate(hit, text, renderer, budget) for hit, text in zip(hits, texts, strict=True)]
     candidates, notes = [c for c, _ in pairs], [n for _, n in pairs]
     failures: list[CandidateFailure] = []
     scores = np.asarray(reranker.score(query, candidates, failures=failures), dtype=np.float32)

@@ -59,6 +59,9 @@ class RetrievalSettings:
     # passage of at most `rerank_passage_tokens` tokens; None: all of them, whole.
     rerank_limit: int | None = None
     rerank_passage_tokens: int | None = None
+    # Image positions a VL reranker may read (the budget's `pixel_tokens`): images and PDF pages past
+    # it, in fused order, are judged by their text (the first one always by its pixels); None: no limit.
+    pixel_tokens: int | None = None
     explicit: tuple[str, ...] = ()  # settings the user gave ("top_k", "candidates"): the budget keeps them
 
 
@@ -163,7 +166,7 @@ class Retriever:
                 notes: list[PixelNote | None] = [None] * len(head)
                 if self.vision_reranker is not None:
                     scores, notes = score_with_pixels(self.vision_reranker, query, [r.hit for r in head], texts,
-                                                      self.page_renderer)
+                                                      self.page_renderer, pixel_tokens=settings.pixel_tokens)
                 else:
                     scores = self.reranker.score(query, texts)
                 head = sorted((replace(r, score=float(s), rerank_score=float(s), pixels=n)

@@ -201,7 +201,7 @@ class IpponService:
 
         def search(question: str) -> Retrieval:
             plan = self.answer_plan(retrieval, history_tokens=history_tokens, spent_s=time.perf_counter() - started)
-            settings = replace(retrieval, rerank_limit=plan.rerank,
+            settings = replace(retrieval, rerank_limit=plan.rerank, pixel_tokens=plan.pixel_tokens,
                                rerank_passage_tokens=self.config.rerank_passage_tokens)
             return focus_sources(self.search(question, settings), question, plan,
                                  passage_tokens=self.config.source_passage_tokens)
@@ -219,12 +219,16 @@ class IpponService:
         if self._llm is None:
             self._llm = self.load_engine("chat", self.config.llm)
         retriever = self.retriever(rerank=retrieval.rerank)
-        reranker = retriever.reranker
         speeds = SpeedCache(self.config.data_dir / "speeds.json")
         threads = self.config.threads or default_threads()
         llm_speed = cached_speed(speeds, "chat", self.config.llm, self._llm, threads=threads)
-        rerank_speed = (cached_speed(speeds, "reranker", self.config.reranker, reranker, threads=threads)
-                        if reranker is not None else None)
+        rerank_speed = None
+        if retriever.vision_reranker is not None:  # it reranks instead of the text reranker
+            rerank_speed = cached_speed(speeds, "vision_reranker", self.config.vision_reranker,
+                                        retriever.vision_reranker, threads=threads)
+        elif retriever.reranker is not None:
+            rerank_speed = cached_speed(speeds, "reranker", self.config.reranker, retriever.reranker,
+                                        threads=threads)
         return plan_budget(BudgetInputs(
             target_s=self.config.answer_seconds, top_k=retrieval.top_k, candidates=retrieval.candidates,
             rerank_passage_tokens=self.config.rerank_passage_tokens,
@@ -232,8 +236,8 @@ class IpponService:
             llm_tokens_per_s=llm_speed.tokens_per_s if llm_speed else None,
             rerank_tokens_per_s=rerank_speed.tokens_per_s if rerank_speed else None,
             explicit_top_k="top_k" in retrieval.explicit, explicit_candidates="candidates" in retrieval.explicit,
-            # A VL reranker's speed is not measured (it depends on the images): no budget then, as for a remote one.
-            has_reranker=reranker is not None or retriever.vision_reranker is not None,
+            has_reranker=retriever.reranker is not None or retriever.vision_reranker is not None,
+            pixel_tokens_per_s=rerank_speed.image_tokens_per_s if rerank_speed else None,
             llm_extra_tokens=history_tokens, spent_s=spent_s))
 
     def _history_tokens(self, turns: Sequence[Any], chat: ChatSettings) -> int:

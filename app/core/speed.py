@@ -21,7 +21,7 @@ from typing import Any, Literal
 from engines import ChatSettings, Message
 from engines.devices import device_of
 
-SpeedRole = Literal["chat", "embedder", "reranker"]
+SpeedRole = Literal["chat", "embedder", "reranker", "vision_reranker"]
 
 # A fixed Japanese workload: the same tokens every time, about what a question and a passage are.
 _PASSAGE = ("保守点検は半年に一度、専門の技術者が行います。点検では耐熱性能の確認、配線の絶縁抵抗の測定、"
@@ -35,6 +35,9 @@ class Speed:
     tokens_per_s: float  # prompt (prefill) tokens read per second
     device: str
     measured_at: float  # seconds since the epoch
+    # A VL reranker's image positions per second, a whole image candidate timed (its vision encoder
+    # and the model reading its image positions); None for every other model.
+    image_tokens_per_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,8 +78,10 @@ class SpeedCache:
     def get(self, key: str) -> Speed | None:
         entry = self._load().get(key)
         try:
-            return Speed(float(entry["tokens_per_s"]), str(entry["device"]), float(entry["measured_at"]))
-        except (TypeError, KeyError, ValueError):
+            image = entry.get("image_tokens_per_s")
+            return Speed(float(entry["tokens_per_s"]), str(entry["device"]), float(entry["measured_at"]),
+                         None if image is None else float(image))
+        except (TypeError, KeyError, ValueError, AttributeError):
             return None
 
     def put(self, key: str, speed: Speed) -> None:
@@ -91,6 +96,8 @@ class SpeedCache:
 def measure(role: SpeedRole, model: Any) -> Speed:
     """Prefill tokens per second of a loaded model, on a small fixed workload."""
     device = device_of(model)
+    if role == "vision_reranker":
+        return _measure_vision_reranker(model, device)
     if role == "reranker":
         documents = [_PASSAGE * 2, _PASSAGE, _PASSAGE[40:] * 2, _PASSAGE[:90]]
         model.score(_QUESTION, documents)  # warm-up: first-call allocations (batch, cache) are not speed
@@ -113,6 +120,42 @@ def measure(role: SpeedRole, model: Any) -> Speed:
         done = list(model.chat(messages, settings=ChatSettings(max_tokens=1, temperature=0.0)))[-1]
         tokens, elapsed = done.stats.prompt_tokens, done.stats.time_to_first_token_s
     return Speed(tokens_per_s=tokens / max(elapsed, 1e-6), device=device, measured_at=time.time())
+
+
+def _measure_vision_reranker(model: Any, device: str) -> Speed:
+    """A Qwen3-VL reranker: text candidates as a reranker's, then one image candidate of MEASURE_IMAGE_SIDE
+    pixels square (another image for the warm-up, so no cached encoding of it makes it look faster)."""
+    import tempfile
+
+    from engines import Candidate
+    from engines.qwen3_vl import image_tokens
+
+    documents = [Candidate(text=t) for t in (_PASSAGE * 2, _PASSAGE, _PASSAGE[40:] * 2, _PASSAGE[:90])]
+    model.score(_QUESTION, documents)
+    tokens = sum(len(model.prompt_ids(_QUESTION, d)) for d in documents)
+    start = time.perf_counter()
+    model.score(_QUESTION, documents)
+    text_speed = tokens / max(time.perf_counter() - start, 1e-6)
+    with tempfile.TemporaryDirectory(prefix="ippon-speed-") as folder:
+        warm, timed = (_noise_image(Path(folder) / f"{k}.png", seed=k) for k in range(2))
+        model.score(_QUESTION, [Candidate(image=warm)])
+        start = time.perf_counter()
+        model.score(_QUESTION, [Candidate(image=timed)])
+        elapsed = time.perf_counter() - start
+    image_speed = image_tokens(MEASURE_IMAGE_SIDE, MEASURE_IMAGE_SIDE) / max(elapsed, 1e-6)
+    return Speed(text_speed, device, time.time(), image_speed)
+
+
+MEASURE_IMAGE_SIDE = 512  # 256 image positions: a screenshot's worth
+
+
+def _noise_image(path: Path, *, seed: int) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (MEASURE_IMAGE_SIDE, MEASURE_IMAGE_SIDE, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
 
 
 def cached_speed(cache: SpeedCache, role: SpeedRole, name: str | Path, model: Any, *, threads: int) -> Speed | None:

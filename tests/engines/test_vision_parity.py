@@ -168,3 +168,57 @@ def test_mlx_runs_the_hugging_face_folder_as_it_is(vl_test_models, reference, im
             assert abs(model.score(query, [candidate], query_images=query_images)[0] - ref.score) <= 0.01
     finally:
         model.close()
+
+
+def test_each_image_is_encoded_once_and_its_kept_encoding_scores_the_same(vl_gguf, reference, images, tmp_path,
+                                                                           monkeypatch):
+    """The vision encoder's output is kept by the image's pixels: the same screenshot in the next question
+    costs only the text model's part, and scores bit for bit the same."""
+    import shutil
+
+    from llama_cpp import mtmd_cpp
+    from PIL import Image
+
+    encoded = []
+    real = mtmd_cpp.mtmd_encode_chunk
+    monkeypatch.setattr(mtmd_cpp, "mtmd_encode_chunk", lambda ctx, chunk: encoded.append(1) or real(ctx, chunk))
+    model = LlamaCppVisionReranker(vl_gguf("f16"), n_threads=1, max_tokens=2048)
+    try:
+        candidates = [Candidate(image=images["wide"]), Candidate(text=DOC), Candidate(text="図1", image=images["tall"])]
+        first = model.score(QUERY, candidates, query_images=[images["big"]])
+        assert len(encoded) == 3 and len(model.encoded) == 3
+        again = model.score(QUERY, candidates, query_images=[images["big"]])
+        assert len(encoded) == 3 and model.encoded.hits >= 3  # nothing encoded again
+        np.testing.assert_array_equal(first, again)
+        for got, c in zip(again, candidates, strict=True):
+            ref = reference.score(QUERY, c.text, query_images=[images["big"]], doc_images=[c.image] if c.image else [])
+            assert abs(got - ref.score) <= 0.01
+        # By pixels, not by name: a copy is the same image; one changed pixel is another.
+        copy = shutil.copy(images["wide"], tmp_path / "copy.png")
+        model.score(QUERY, [Candidate(image=copy)])
+        assert len(encoded) == 3
+        with Image.open(images["wide"]) as img:
+            changed = img.convert("RGB")
+        changed.putpixel((5, 5), (0, 0, 0) if changed.getpixel((5, 5)) != (0, 0, 0) else (255, 255, 255))
+        changed.save(tmp_path / "changed.png")
+        model.score(QUERY, [Candidate(image=tmp_path / "changed.png")])
+        assert len(encoded) == 4
+    finally:
+        model.close()
+
+
+def test_the_kept_encodings_stay_within_their_memory_limit(vl_gguf, images):
+    from engines.llamacpp_backend.vision import EncodedImages
+
+    model = LlamaCppVisionReranker(vl_gguf("f16"), n_threads=1, max_tokens=2048, image_cache_bytes=1)
+    try:
+        model.score(QUERY, [Candidate(image=images["wide"])])
+        assert len(model.encoded) == 0 and model.encoded.bytes == 0  # larger than the limit: not kept
+    finally:
+        model.close()
+    cache = EncodedImages(limit_bytes=3 * 400)
+    for key in (b"a", b"b", b"c"):
+        cache.put(key, np.zeros(100, dtype=np.float32))
+    assert cache.get(b"a") is not None  # now the most recently used
+    cache.put(b"d", np.zeros(100, dtype=np.float32))
+    assert cache.get(b"b") is None and cache.get(b"a") is not None and len(cache) == 3 and cache.bytes == 1200

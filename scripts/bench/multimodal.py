@@ -9,9 +9,12 @@ Figures: image candidates per second at 512x512 and 1024x768 (each image resized
 reference does: 256 and 768 image tokens), text-only candidates per second (about 200-token
 Japanese and English passages), and each process's peak resident memory. Every configuration
 runs in a process of its own (a warm-up, then --repeats timed runs; medians, and the best
-run, which load from other processes cannot flatter). The largest |difference| in score
-between the two runtimes is printed as a sanity column. Missing checkpoints are built
-(make_test_vl_models.py --real-dims reranker-2b, ippon convert) and reused afterwards.
+run, which load from other processes cannot flatter). Ippon runs twice: `ippon` with every
+image seen for the first time (its encoding cache off), `ippon-seen` with the images of an
+earlier question (their vision encodings kept, as the app keeps them). Each line prints its
+ratio to transformers and the largest |difference| in score from it, as a sanity column.
+Missing checkpoints are built (make_test_vl_models.py --real-dims reranker-2b, ippon convert)
+and reused afterwards; `--quant q4_k_m` measures another text model type.
 """
 
 from __future__ import annotations
@@ -51,23 +54,23 @@ def _load(name: str, path: Path) -> Any:
     return module
 
 
-def models(tiny: bool) -> tuple[Path, Path]:
+def models(tiny: bool, quant: str = "q8_0") -> tuple[Path, Path]:
     """(Hugging Face checkpoint, converted q8_0 GGUF with its f16 projector beside it)."""
     if tiny:
         from tests.conftest import cached_vl_test_models
 
         checkpoint = cached_vl_test_models()["vl-reranker"]
-        out = MODELS / "vl-reranker-tiny-q8_0.gguf"
+        out = MODELS / f"vl-reranker-tiny-{quant}.gguf"
     else:
         checkpoint = MODELS / SOURCE
         if not (checkpoint / "config.json").exists():
             _load("make_test_vl_models", ROOT / "scripts" / "make_test_vl_models.py").build_vl_real_dims(
                 "reranker-2b", MODELS)
-        out = MODELS / f"{SOURCE}-q8_0.gguf"
+        out = MODELS / f"{SOURCE}-{quant}.gguf"
     if not out.exists():
         from converters import convert
 
-        convert(checkpoint, to="gguf", quant="q8_0", out=out)
+        convert(checkpoint, to="gguf", quant=quant, out=out)
     return checkpoint, out
 
 
@@ -92,14 +95,17 @@ def run_one(runtime: str, task: str, args: argparse.Namespace) -> dict[str, Any]
     """One configuration in this process: warm-up, timed repeats, scores for the sanity column."""
     from engines import Candidate
 
-    checkpoint, gguf = models(args.tiny)
+    checkpoint, gguf = models(args.tiny, args.quant)
     images = write_images(MODELS / "bench-images", args.images)
     candidates = ([Candidate(text=PASSAGES[k % 2] * 2) for k in range(args.texts)] if task == "text"
                   else [Candidate(image=p) for p in images[task]])
-    if runtime == "ippon":
-        from engines.llamacpp_backend.vision import LlamaCppVisionReranker
+    if runtime in ("ippon", "ippon-seen"):
+        from engines.llamacpp_backend.vision import IMAGE_CACHE_BYTES, LlamaCppVisionReranker
 
-        model = LlamaCppVisionReranker(gguf, n_threads=THREADS, max_tokens=4096)
+        # "ippon": every image seen for the first time (no kept encodings); "ippon-seen": the images of
+        # an earlier question again (the warm-up run put their encodings in the reranker's cache).
+        model = LlamaCppVisionReranker(gguf, n_threads=THREADS, max_tokens=4096,
+                                       image_cache_bytes=IMAGE_CACHE_BYTES if runtime == "ippon-seen" else 0)
 
         def score() -> list[float]:
             return [float(s) for s in model.score(QUERY, candidates)]
@@ -130,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=4, help="image candidates per run, per size")
     ap.add_argument("--texts", type=int, default=8, help="text candidates per run")
     ap.add_argument("--tasks", default="512x512,1024x768,text")
-    ap.add_argument("--runtimes", default="ippon,transformers")
+    ap.add_argument("--runtimes", default="ippon,ippon-seen,transformers",
+                    help="ippon: images seen for the first time; ippon-seen: seen in an earlier question")
+    ap.add_argument("--quant", default="q8_0", help="the text model's GGUF type (the projector stays f16)")
     ap.add_argument("--tiny", action="store_true", help="the suite's tiny model: proves the script works")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--one", nargs=2, metavar=("RUNTIME", "TASK"), help=argparse.SUPPRESS)
@@ -138,27 +146,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(run_one(*args.one, args)))
         return 0
-    models(args.tiny)  # build once, before the timed processes
-    passthrough = ["--repeats", str(args.repeats), "--images", str(args.images), "--texts", str(args.texts)]
+    models(args.tiny, args.quant)  # build once, before the timed processes
+    passthrough = ["--repeats", str(args.repeats), "--images", str(args.images), "--texts", str(args.texts),
+                   "--quant", args.quant]
     passthrough += ["--tiny"] if args.tiny else []
     results = []
     for task in args.tasks.split(","):
         row = {}
         for runtime in args.runtimes.split(","):
+            if runtime == "ippon-seen" and task == "text":
+                continue  # no images: the same as "ippon"
             out = subprocess.run([sys.executable, __file__, "--one", runtime, task, *passthrough], check=True,
                                  capture_output=True, text=True, cwd=ROOT).stdout
             row[runtime] = json.loads(out.strip().splitlines()[-1])
             results.append(row[runtime])
-        if len(row) == 2:
-            a, b = row.values()
-            row_diff = max(abs(x - y) for x, y in zip(a["scores"], b["scores"], strict=True))
-            for r in row.values():
-                r["max_abs_score_diff"] = row_diff
+        base = row.get("transformers")
         for r in row.values():
+            if base is not None and r is not base:
+                r["ratio_vs_transformers"] = r["candidates_per_s"] / base["candidates_per_s"]
+                r["max_abs_score_diff"] = max(abs(x - y) for x, y in zip(r["scores"], base["scores"], strict=True))
             print(f"{r['task']:>9} {r['runtime']:>12}: {r['candidates_per_s']:8.3f} candidates/s "
                   f"(best {r['candidates_per_s_best']:.3f}), peak RSS {r['peak_rss_mib']:.0f} MiB"
-                  + (f", max |Δscore| {r['max_abs_score_diff']:.4f}" if "max_abs_score_diff" in r else ""),
-                  file=sys.stderr)
+                  + (f", {r['ratio_vs_transformers']:.2f}x transformers, max |Δscore| {r['max_abs_score_diff']:.4f}"
+                     if "ratio_vs_transformers" in r else ""), file=sys.stderr)
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if k != "scores"} for r in results], ensure_ascii=False))
     return 0

@@ -59,11 +59,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp = actions.add_parser("import", help=_("install a local GGUF file, MLX folder or Hugging Face checkpoint"),
                              description=_("Copy a local model into the models folder after checking its kind and "
                                            "architecture: a .gguf file, an MLX folder, or a Hugging Face checkpoint "
-                                           "folder (config.json, *.safetensors, tokenizer.json)."))
+                                           "folder (config.json, *.safetensors, tokenizer.json). A Qwen3-VL .gguf "
+                                           "(image reranker or embedder) is copied with its projector, "
+                                           "mmproj-<file name> beside it."))
     imp.add_argument("path", type=Path, metavar="PATH")
     imp.add_argument("--name", help=_("the installed name (default: from the file or folder name)"))
-    imp.add_argument("--kind", choices=("llm", "embedder", "reranker"),
-                     help=_("what it is, when its name and config do not tell (rerankers look like LLMs)"))
+    imp.add_argument("--kind", choices=models.catalog.KINDS,
+                     help=_("what it is, when its name and config do not tell (rerankers look like LLMs; a Qwen3-VL "
+                            "model is a vl-reranker or a vl-embedder)"))
+    imp.add_argument("--mmproj", type=Path, metavar="FILE",
+                     help=_("a Qwen3-VL .gguf's projector, when it is not mmproj-<file name> beside the model"))
     imp.add_argument("--use", action="store_true", help=_("then point config.toml at it"))
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(handler=run_import)
@@ -73,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     rm.add_argument("--json", action="store_true")
     rm.set_defaults(handler=run_remove)
 
-    use = actions.add_parser("use", help=_("point config.toml's llm, embedder or reranker at an installed model"))
+    use = actions.add_parser("use", help=_("point config.toml's llm, embedder, reranker, vision_reranker or "
+                                           "image_embedder at an installed model"))
     use.add_argument("name", metavar="NAME")
     use.add_argument("--dim", type=int, help=_("embedders: the vector size to store (Matryoshka, 32 up to full)"))
     use.add_argument("--json", action="store_true")
@@ -129,7 +135,9 @@ def run_recommend(args: argparse.Namespace, service: IpponService) -> int:
     return 0
 
 
-ROLE_NAMES = {"llm": N_("answering model (llm)"), "embedder": N_("embedder"), "reranker": N_("reranker")}
+ROLE_NAMES = {"llm": N_("answering model (llm)"), "embedder": N_("embedder"), "reranker": N_("reranker"),
+              "vision_reranker": N_("image reranker (vision_reranker)"),
+              "image_embedder": N_("image embedder (image_embedder)")}
 
 
 def configured_models(service: IpponService, in_use: dict[str, str]) -> list[dict[str, str | None]]:
@@ -243,7 +251,7 @@ def run_pull(args: argparse.Namespace, service: IpponService) -> int:
 
 
 def run_import(args: argparse.Namespace, service: IpponService) -> int:
-    model = service.import_model(args.path, name=args.name, kind=args.kind)
+    model = service.import_model(args.path, name=args.name, kind=args.kind, mmproj=args.mmproj)
     if args.json:
         used = _then_use(args, service, model)
         _report(model, IMPORTED, args, {"config": used})
@@ -271,6 +279,8 @@ def _print_use(written: dict) -> None:
               _("config.toml: {key} removed (full size)").format(key=key))
     if "embedder" in written:
         print(_("The library's vectors come from the embedder: run `ippon reindex --vectors` to recompute them."))
+    if "image_embedder" in written:
+        print(_("The images' vectors come from the image embedder: run `ippon images index` to compute them."))
 
 
 def run_use(args: argparse.Namespace, service: IpponService) -> int:

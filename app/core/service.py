@@ -406,7 +406,7 @@ class IpponService:
         return models.installed_models(self.config.models_dir)
 
     def models_in_use(self) -> dict[str, str]:
-        """Installed model name -> the config.toml key (llm, embedder, reranker) that points at it."""
+        """Installed model name -> the config.toml key (llm, embedder, vision_reranker, …) that points at it."""
         in_use = {}
         for model in self.installed_models():
             value = getattr(self.config, model.config_key) if model.config_key else None
@@ -422,10 +422,11 @@ class IpponService:
         return models.pull(entry, models_dir=self.config.models_dir, fmt=format, quant=quant, convert=convert,
                            progress=progress, cancel=cancel)
 
-    def import_model(self, path: Path, *, name: str | None = None, kind: str | None = None) -> models.InstalledModel:
-        """Install a local GGUF file, MLX folder or Hugging Face checkpoint folder (copied; checked first)."""
+    def import_model(self, path: Path, *, name: str | None = None, kind: str | None = None,
+                     mmproj: Path | None = None) -> models.InstalledModel:
+        """Install a local GGUF file (a Qwen3-VL one with its projector), MLX folder or Hugging Face checkpoint."""
         return models.import_model(path, models_dir=self.config.models_dir, name=name, kind=kind,
-                                   catalog=self.model_catalog())
+                                   catalog=self.model_catalog(), mmproj=mmproj)
 
     def remove_model(self, name: str) -> tuple[models.InstalledModel, str | None]:
         """Delete an installed model; also returns the config.toml key still pointing at it, if any."""
@@ -433,7 +434,7 @@ class IpponService:
         return models.remove_installed(self.config.models_dir, name), key
 
     def use_model(self, name: str, *, dim: int | None = None) -> dict[str, object]:
-        """Point config.toml's llm / embedder / reranker at an installed model; returns what was written."""
+        """Point config.toml's key for the model's kind (llm, embedder, …) at it; returns what was written."""
         model = models.find_installed(self.config.models_dir, name)
         if model.config_key is None:
             raise models.ModelsError(_("{name} is a {kind}; no setting uses one yet").format(name=model.name,
@@ -458,6 +459,8 @@ class IpponService:
             self._reranker = None
         elif model.config_key == "vision_reranker":
             self._vision_reranker = None
+        elif model.config_key == "image_embedder":
+            self._image_embedder = None
         else:
             self._embedder = self._library = None
         return updates

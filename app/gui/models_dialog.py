@@ -17,7 +17,7 @@ from ..core.service import IpponService
 from ..errors import user_message
 from .tasks import Op, TaskRunner
 
-CONFIG_KEYS = ("llm", "embedder", "reranker")
+CONFIG_KEYS = ("llm", "embedder", "reranker", "vision_reranker", "image_embedder")
 
 
 class ModelsDialog(QDialog):
@@ -98,8 +98,11 @@ class ModelsDialog(QDialog):
         super().showEvent(event)
 
     def role_text(self, role: str) -> str:
-        return {"llm": self.tr("Answering (LLM)"), "embedder": self.tr("Embedder"),
-                "reranker": self.tr("Reranker")}.get(role, role)
+        """A kind or the config.toml key it is used through, in words."""
+        image_reranker, image_embedder = self.tr("Image reranker"), self.tr("Image embedder")
+        return {"llm": self.tr("Answering (LLM)"), "embedder": self.tr("Embedder"), "reranker": self.tr("Reranker"),
+                "vl-reranker": image_reranker, "vision_reranker": image_reranker,
+                "vl-embedder": image_embedder, "image_embedder": image_embedder}.get(role, role)
 
     def refresh(self) -> None:
         recommendation = self.service.recommend_models()

@@ -21,18 +21,18 @@ class SettingsDialog(QDialog):
         data_dir = QLabel(str(config.data_dir))
         data_dir.setToolTip(self.tr("Set IPPON_HOME to use another data folder"))
         form.addRow(self.tr("Data folder"), data_dir)
-        self.paths = {}
-        for key, label in (("llm", self.tr("Answering model (LLM)")), ("embedder", self.tr("Embedder")),
-                           ("reranker", self.tr("Reranker"))):
-            edit = QLineEdit(getattr(config, key) or "")
-            edit.setPlaceholderText(self.tr("a .gguf file, an MLX folder, or a model name on the server"))
-            browse = QPushButton(self.tr("Browse…"))
-            browse.clicked.connect(lambda _=False, e=edit: self._browse(e))
-            row = QHBoxLayout()
-            row.addWidget(edit, 1)
-            row.addWidget(browse)
-            form.addRow(label, row)
-            self.paths[key] = edit
+        self.paths: dict[str, QLineEdit] = {}
+        projector = self.tr("A .gguf file needs its projector, mmproj-<file name>, beside it.")
+        for key, label, tip in (
+                ("llm", self.tr("Answering model (LLM)"), ""), ("embedder", self.tr("Embedder"), ""),
+                ("reranker", self.tr("Reranker"), ""),
+                ("vision_reranker", self.tr("Image reranker (Qwen3-VL)"),
+                 self.tr("Qwen3-VL-Reranker: judges images and PDF pages by their pixels when it reranks.")),
+                ("image_embedder", self.tr("Image embedder (Qwen3-VL)"),
+                 self.tr("Qwen3-VL-Embedding: vectors from the pixels of the library's images, computed when "
+                         "they are added, so that a question finds them by what they show."))):
+            self.paths[key] = self._path_row(form, label, getattr(config, key) or "",
+                                             f"{tip}\n{projector}" if tip else "")
         self.backend = QComboBox()
         self.backend.addItems(["auto", "llamacpp", "mlx", "remote"])
         self.backend.setCurrentText(config.backend)
@@ -81,6 +81,21 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _path_row(self, form: QFormLayout, label: str, value: str, tip: str) -> QLineEdit:
+        """A model's path (or server-side name) with its Browse… button."""
+        edit = QLineEdit(value)
+        edit.setPlaceholderText(self.tr("a .gguf file, an MLX folder, or a model name on the server"))
+        browse = QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(lambda _=False, e=edit: self._browse(e))
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        name = QLabel(label)
+        for widget in (name, edit, browse):
+            widget.setToolTip(tip)
+        form.addRow(name, row)
+        return edit
 
     @staticmethod
     def _spin(low: int, high: int, value: int) -> QSpinBox:

@@ -311,6 +311,14 @@
         <translation>インストール済み・使用中</translation>
     </message>
     <message>
+        <source>Image reranker</source>
+        <translation>画像リランカー</translation>
+    </message>
+    <message>
+        <source>Image embedder</source>
+        <translation>画像埋め込みモデル</translation>
+    </message>
+    <message>
         <source>Answering (LLM)</source>
         <translation>回答（LLM）</translation>
     </message>
@@ -489,6 +497,26 @@
     <message>
         <source>Backend</source>
         <translation>バックエンド</translation>
+    </message>
+    <message>
+        <source>A .gguf file needs its projector, mmproj-&lt;file name&gt;, beside it.</source>
+        <translation>.gguf ファイルの場合は、同じ場所にプロジェクター mmproj-&lt;ファイル名&gt; が必要です。</translation>
+    </message>
+    <message>
+        <source>Image reranker (Qwen3-VL)</source>
+        <translation>画像リランカー（Qwen3-VL）</translation>
+    </message>
+    <message>
+        <source>Qwen3-VL-Reranker: judges images and PDF pages by their pixels when it reranks.</source>
+        <translation>Qwen3-VL-Reranker: 並べ替えのときに、画像と PDF のページを画素で判定します。</translation>
+    </message>
+    <message>
+        <source>Image embedder (Qwen3-VL)</source>
+        <translation>画像埋め込みモデル（Qwen3-VL）</translation>
+    </message>
+    <message>
+        <source>Qwen3-VL-Embedding: vectors from the pixels of the library&apos;s images, computed when they are added, so that a question finds them by what they show.</source>
+        <translation>Qwen3-VL-Embedding: ライブラリの画像を追加したときに画素からベクトルを計算し、写っている内容で質問から見つけられるようにします。</translation>
     </message>
     <message>
         <source>Server URL</source>

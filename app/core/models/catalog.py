@@ -14,10 +14,10 @@ import converters
 from ...locale import N_, _
 from .errors import CatalogError, UnknownModelError
 
-KINDS = ("llm", "embedder", "reranker", "vl-reranker")
+KINDS = ("llm", "embedder", "reranker", "vl-reranker", "vl-embedder")
 # What each kind is called on screen (the stored and configured values stay these English ids).
 KIND_NAMES = {"llm": N_("LLM"), "embedder": N_("embedder"), "reranker": N_("reranker"),
-              "vl-reranker": N_("image reranker")}
+              "vl-reranker": N_("image reranker"), "vl-embedder": N_("image embedder")}
 FORMATS = ("gguf", "mlx", "hf")
 # The kinds Ippon's converters (and engines) handle, for the Qwen3 architecture only.
 CONVERTIBLE_KINDS = ("llm", "embedder", "reranker")

@@ -22,8 +22,9 @@ from .errors import AlreadyInstalledError, UnknownModelError
 
 MANIFEST = "ippon-model.json"
 PARTIAL_DIR = ".partial"
-# The config.toml key each kind is used through; the VL reranker has none yet.
-CONFIG_KEY = {"llm": "llm", "embedder": "embedder", "reranker": "reranker", "vl-reranker": "vision_reranker"}
+# The config.toml key each kind is used through.
+CONFIG_KEY = {"llm": "llm", "embedder": "embedder", "reranker": "reranker", "vl-reranker": "vision_reranker",
+              "vl-embedder": "image_embedder"}
 
 
 @dataclass(frozen=True, slots=True)

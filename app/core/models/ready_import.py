@@ -38,8 +38,9 @@ def import_ready_to_run(path: Path, *, models_dir: Path, catalog: Catalog | None
     try:
         out = work / (f"{local.path.name}.gguf" if fmt == "gguf" else local.path.name)
         try:
-            result = converters.convert(local.path, to=fmt, out=out, kind=local.kind, progress=progress,
-                                        cancel=cancel)
+            # A Qwen3-VL checkpoint converts as a reranker or embedder; it stays a vl- kind once installed.
+            result = converters.convert(local.path, to=fmt, out=out, kind=local.kind.removeprefix("vl-"),
+                                        progress=progress, cancel=cancel)
         except converters.ConversionCancelled as exc:
             raise DownloadCancelled(_("{path}: the conversion was cancelled; nothing was installed")
                                     .format(path=local.path)) from exc

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Render the README's screenshots of the desktop app, in Japanese and English, light and dark: the first
 run (the model picker over an empty window), the library with its folders, an answer citing an image,
-and quick ask.
+quick ask, and the Settings window.
 
     Xvfb :99 -screen 0 1280x800x24 &  DISPLAY=:99 openbox &
-    DISPLAY=:99 .venv/bin/python scripts/make_screenshots.py [--out docs/screenshots] [--only ja-light]
+    DISPLAY=:99 .venv/bin/python scripts/make_screenshots.py [--out docs/screenshots] [--only ja-light] [--view settings]
 
 Each picture is the whole X screen (ImageMagick's `import -window root`), so the window manager's frame
 is in it, taken from a fresh process per language and theme. The library is real and searched for real
@@ -37,7 +37,10 @@ PHOTO = "写真/富士山の写真.png"
 SKIPPED = "会議/予算表.xlsx"
 QUESTIONS = {"ja": "富士山の標高と写真は？", "en": "富士山の標高と写真は？"}
 ANSWER = ("富士山の標高は**3776メートル**です[1]。写真は山梨県側から見た富士山で、山頂付近に雪が残っています[2]。")
-VIEWS = ("first-run", "library", "answer", "quick")
+VIEWS = ("first-run", "library", "answer", "quick", "settings")
+# What the Settings window shows in its picture: models installed the usual way, the image reranker among them.
+SHOWN_MODELS = {"llm": "Qwen3-1.7B-Q4_K_M", "embedder": "Qwen3-Embedding-0.6B-Q8_0",
+                "reranker": "Qwen3-Reranker-0.6B-Q8_0", "vision_reranker": "Qwen3-VL-Reranker-2B-Q8_0"}
 VARIANTS = ("ja-light", "ja-dark", "en-light", "en-dark")
 
 
@@ -119,6 +122,15 @@ def shoot(view: str, theme: str, work: Path, out: Path) -> int:
         panel.citations.setCurrentRow(row)
         window.centralWidget().setSizes([150, 360, 730])
         panel.findChild(QSplitter).setSizes([400, 330])
+    elif view == "settings":
+        from app.gui.settings_dialog import SettingsDialog
+
+        models = work / "models"
+        shown = Config(data_dir=home, models_dir=models,
+                       **{key: str(models / name / f"{name}.gguf") for key, name in SHOWN_MODELS.items()})
+        dialog = SettingsDialog(shown, window)
+        dialog.show()
+        dialog.move(window.x() + 200, window.y() + 40)
     elif view == "quick":
         quick = window.quick_ask
         done = []
@@ -139,6 +151,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     ap.add_argument("--only", choices=VARIANTS, action="append", help="only these language-theme pairs")
+    ap.add_argument("--view", choices=VIEWS, action="append", help="only these views")
     ap.add_argument("--shot", nargs=4, metavar=("VIEW", "THEME", "WORK", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if "DISPLAY" not in os.environ:
@@ -158,7 +171,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for variant in args.only or VARIANTS:
         lang, theme = variant.split("-")
-        for view in VIEWS:
+        for view in args.view or VIEWS:
             out = args.out / f"{view}-{variant}.png"
             subprocess.run([sys.executable, __file__, "--shot", view, theme, str(work), str(out)],
                            env={**env, "IPPON_LANG": lang, "LANG": "ja_JP.UTF-8" if lang == "ja" else "en_US.UTF-8"},

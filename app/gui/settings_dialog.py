@@ -86,6 +86,8 @@ class SettingsDialog(QDialog):
         """A model's path (or server-side name) with its Browse… button."""
         edit = QLineEdit(value)
         edit.setPlaceholderText(self.tr("a .gguf file, an MLX folder, or a model name on the server"))
+        # Wide enough for a model's folder and file name; the start of a long path scrolls out of view.
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("M" * 34))
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(lambda _=False, e=edit: self._browse(e))
         row = QHBoxLayout()

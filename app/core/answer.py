@@ -51,6 +51,15 @@ class Citation:
     score: float
     chunk_id: str = ""  # the library chunk it came from (threads keep it with the offsets)
     image: str | None = None  # the image or rendered PDF page a VL reranker judged it by (shown beside it)
+    pixel_skipped: str | None = None  # why a VL reranker judged this image or page by its text (the time budget)
+
+    @classmethod
+    def of(cls, n: int, result: Result) -> Citation:
+        """Result `n` as a citation: where it is, what was read, and how a VL reranker judged it."""
+        hit, pixels = result.hit, result.pixels
+        return cls(n, hit.path, hit.page, hit.slide, hit.heading, hit.char_start, hit.char_end, hit.text,
+                   result.score, hit.chunk_id, str(pixels.image) if pixels and pixels.image else None,
+                   pixels.skipped if pixels else None)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,10 +133,7 @@ def pack_sources(question: str, results: Sequence[Result], *, count_tokens: Any,
     used = sum(count_tokens(m.content) for m in build_messages(question, [], history=history,
                                                                instructions=instructions)) + _ANSWER_MARGIN
     for result in results:
-        hit = result.hit
-        seen = result.pixels.image if result.pixels is not None else None
-        candidate = Citation(len(chosen) + 1, hit.path, hit.page, hit.slide, hit.heading, hit.char_start,
-                             hit.char_end, hit.text, result.score, hit.chunk_id, str(seen) if seen else None)
+        candidate = Citation.of(len(chosen) + 1, result)
         cost = count_tokens(_block(candidate)) + 2  # the blank line between sources
         if used + cost <= budget:
             chosen.append(candidate)

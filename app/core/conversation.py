@@ -201,8 +201,7 @@ def search_in_thread(store: ThreadStore, question: str, *, thread_id: str | None
     if thread is not None and needs_rewrite(question, has_history=bool(thread.turns)):
         notes.append(_("No answering model: follow-ups are searched as typed, without the conversation"))
     found = search(question)
-    sources = [Citation(n, r.hit.path, r.hit.page, r.hit.slide, r.hit.heading, r.hit.char_start, r.hit.char_end,
-                        r.hit.text, r.score, r.hit.chunk_id) for n, r in enumerate(found.results, 1)]
+    sources = [Citation.of(n, r) for n, r in enumerate(found.results, 1)]
     if thread is None:
         thread = store.create(question)
     events = iter([AskSources(sources, 0),

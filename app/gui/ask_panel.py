@@ -265,7 +265,8 @@ class AskPanel(QWidget):
         self.citations.clear()
         for c in citations:
             item = QListWidgetItem(f"[{c.n}] {source_label(c.path, c.page, c.slide)}")
-            item.setToolTip(c.path)
+            # The path; and for an image or page a VL reranker judged by its text, why (the core's message).
+            item.setToolTip("\n".join(filter(None, (c.path, c.pixel_skipped))))
             self.citations.addItem(item)
 
     def _show_citation(self, row: int) -> None:

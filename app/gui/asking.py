@@ -96,5 +96,4 @@ class AskController(QObject):
 
 def search_citations(found: Retrieval) -> list[Citation]:
     """Search results numbered as citations, for showing them where an answer would cite them."""
-    return [Citation(n, r.hit.path, r.hit.page, r.hit.slide, r.hit.heading, r.hit.char_start, r.hit.char_end,
-                     r.hit.text, r.score) for n, r in enumerate(found.results, 1)]
+    return [Citation.of(n, r) for n, r in enumerate(found.results, 1)]

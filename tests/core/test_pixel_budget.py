@@ -159,3 +159,35 @@ def test_an_answer_with_a_vl_reranker_plans_its_pixels_from_the_measured_speed(v
         assert slow.pixel_tokens < image_tokens(512, 512) < fast.pixel_tokens
     finally:
         service.close()
+
+
+def test_an_answer_says_which_images_were_judged_by_their_text_and_why(vl_test_models, engine_models, tmp_path):
+    from PIL import Image
+
+    from app.core.answer import AskDone
+    from converters import convert
+    from engines import ChatSettings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for k in range(3):
+        Image.new("RGB", (640, 480), (230, 20, 20 + k)).save(docs / f"error-dialog-{k}.png")
+    vl = convert(vl_test_models["vl-reranker"], to="gguf", quant="f16", out=tmp_path / "vl.gguf").output
+    config = Config(data_dir=tmp_path / "home", models_dir=tmp_path / "models", threads=1, vision_reranker=str(vl),
+                    llm=str(engine_models("llm-untied", "gguf")))
+    service = IpponService(config)
+    try:
+        service.add([docs])
+        service.answer_plan(service.retrieval_settings())  # measured once; then a slow machine's figures
+        cache = SpeedCache(config.data_dir / "speeds.json")
+        cache.put(cache.key("vision_reranker", str(vl), device="cpu", threads=1),
+                  Speed(100.0, "cpu", 0.0, image_tokens_per_s=1.0))
+        settings = service.retrieval_settings(mode="lexical")
+        done = next(e for e in service.ask("error dialog", retrieval=settings,
+                                           chat=ChatSettings(temperature=0.0, max_tokens=4)) if isinstance(e, AskDone))
+        seen = [s for s in done.sources if s.image]
+        skipped = [s for s in done.sources if s.pixel_skipped]
+        assert len(seen) == 1 and len(skipped) == 2 and "answer_seconds" in skipped[0].as_dict()["pixel_skipped"]
+        assert done.timings["budget"]["pixel_tokens"] == 0
+    finally:
+        service.close()

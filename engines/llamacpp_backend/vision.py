@@ -7,19 +7,15 @@ for special tokens, and images as RGB pixels already resized as the reference do
 encodes each image, places M-RoPE positions and decodes; the score is read off the last
 position's logits.
 
-The reranker keeps what its vision encoder made of each image (by the image's pixels, least
-recently used dropped past IMAGE_CACHE_BYTES): the encoder is about half the time of an image
-candidate on a CPU, and the same screenshots and pages come back question after question (a
-follow-up retrieves much of what the question before it did). What the text model reads after
-the query cannot be kept: it depends on the query before it.
+The reranker keeps what its vision encoder made of each image (qwen3_vl.EncodedImages, by the
+image's pixels); the digest rides on mtmd's bitmap id, and a kept encoding is decoded with
+`mtmd_helper_decode_image_chunk`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import qwen3, qwen3_vl
+from ..qwen3_vl import IMAGE_CACHE_BYTES, EncodedImages, pixels_digest
 from ..base import Candidate, CandidateFailure
 from ..errors import EngineError, ModelFileError, WrongModelError
 from .gguf_header import read_gguf_header
@@ -34,7 +31,6 @@ from .loading import default_threads, import_llama_cpp
 from .vision_prefix import Unit, prompt_units, shared_prefix
 
 _PROJECTOR = "qwen3vl_merger"
-IMAGE_CACHE_BYTES = 256 * 2 ** 20  # about 30 screenshots' encodings for the 2B model (8 MiB each at 512x512)
 
 
 def find_projector(model: Path, mmproj: str | Path | None) -> Path:
@@ -273,7 +269,7 @@ class LlamaCppVisionReranker(_MtmdModel):
             raise EngineError(f"{self.name}: llama.cpp failed to encode an image (code {rc})")
         size = mtmd.mtmd_input_chunk_get_n_tokens(chunk) * self._n_embd_inp
         embeddings = np.ctypeslib.as_array(mtmd.mtmd_get_output_embd(self._ctx), shape=(size,)).copy()
-        self.encoded.put(key, embeddings)
+        self.encoded.put(key, embeddings, embeddings.nbytes)
         return embeddings
 
     def prompt_ids(self, query: str, candidate: Candidate, *, instruction: str | None = None,
@@ -310,44 +306,6 @@ class LlamaCppVisionEmbedder(_MtmdModel):
     def prompt_ids(self, item: Candidate, *, instruction: str | None = None) -> list[int]:
         pixels = [qwen3_vl.load_image(item.image)] if item.image is not None else []
         return self._prompt_ids(qwen3_vl.vl_embed_prompt(item, 0, instruction), pixels)
-
-
-def pixels_digest(image: np.ndarray) -> str:
-    """An image's identity for the encoding cache: its size and every byte of its (resized) pixels."""
-    digest = hashlib.blake2b(repr(image.shape).encode(), digest_size=16)
-    digest.update(np.ascontiguousarray(image).data)
-    return digest.hexdigest()
-
-
-class EncodedImages:
-    """Vision-encoder outputs by pixels digest; the least recently used dropped past `limit_bytes`."""
-
-    def __init__(self, limit_bytes: int) -> None:
-        self.limit_bytes = limit_bytes
-        self.bytes = 0
-        self.hits = self.misses = 0
-        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
-
-    def get(self, key: bytes | None) -> np.ndarray | None:
-        found = self._items.get(key) if key else None
-        if found is None:
-            self.misses += 1
-            return None
-        self._items.move_to_end(key)
-        self.hits += 1
-        return found
-
-    def put(self, key: bytes | None, embeddings: np.ndarray) -> None:
-        if not key or key in self._items or embeddings.nbytes > self.limit_bytes:
-            return
-        self._items[key] = embeddings
-        self.bytes += embeddings.nbytes
-        while self.bytes > self.limit_bytes:
-            _, dropped = self._items.popitem(last=False)
-            self.bytes -= dropped.nbytes
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class _Chunks:

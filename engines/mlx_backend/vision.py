@@ -104,9 +104,12 @@ class _MlxVlModel:
 
 
 class MlxVisionReranker(_MlxVlModel):
-    def __init__(self, path: str | Path, *, max_tokens: int = 8192, batch_size: int = 8) -> None:
+    def __init__(self, path: str | Path, *, max_tokens: int = 8192, batch_size: int = 8,
+                 image_cache_bytes: int = qwen3_vl.IMAGE_CACHE_BYTES) -> None:
         super().__init__(path, max_tokens=max_tokens, batch_size=batch_size)
         self._yes, self._no = self._token("yes"), self._token("no")
+        self.encoded = qwen3_vl.EncodedImages(image_cache_bytes)
+        self._model.vision_tower = _KeptVisionTower(self._model.vision_tower, self.encoded, self._mx)
 
     def score(self, query: str, candidates: Sequence[Candidate], *, instruction: str | None = None,
               query_images: Sequence[str | Path] = (), failures: list[CandidateFailure] | None = None) -> np.ndarray:
@@ -172,6 +175,36 @@ class MlxVisionEmbedder(_MlxVlModel):
             input_ids, inputs_embeds=features.inputs_embeds, position_ids=features.position_ids,
             visual_pos_masks=features.visual_pos_masks, deepstack_visual_embeds=features.deepstack_visual_embeds)
         return np.array(hidden[0, -1].astype(mx.float32))
+
+
+class _KeptVisionTower:
+    """mlx-vlm's vision tower, keeping what it made of each image (qwen3_vl.EncodedImages, by the image's
+    patches). The tower encodes each image of a prompt on its own (attention stays within an image), so
+    its output for several images is theirs one after another, the deepstack layers likewise: an image
+    seen before is taken from the cache and only the new ones are encoded."""
+
+    def __init__(self, tower: Any, kept: qwen3_vl.EncodedImages, mx: Any) -> None:
+        self._tower, self._kept, self._mx = tower, kept, mx
+
+    def __getattr__(self, name: str) -> Any:  # patch_embed and the rest, as mlx-vlm reads them
+        return getattr(self._tower, name)
+
+    def __call__(self, pixel_values: Any, grid_thw: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
+        mx = self._mx
+        features, deepstack, start = [], [], 0
+        for grid in np.array(grid_thw).tolist():
+            rows = pixel_values[start:start + grid[0] * grid[1] * grid[2]]
+            start += rows.shape[0]
+            key = qwen3_vl.pixels_digest(np.array(rows.astype(mx.float32)))
+            encoding = self._kept.get(key)
+            if encoding is None:
+                image, layers = self._tower(rows, mx.array([grid], dtype=mx.int32), **kwargs)
+                mx.eval(image, *layers)
+                encoding = (image, list(layers))
+                self._kept.put(key, encoding, image.nbytes + sum(layer.nbytes for layer in layers))
+            features.append(encoding[0])
+            deepstack.append(encoding[1])
+        return mx.concatenate(features), [mx.concatenate(layer) for layer in zip(*deepstack, strict=True)]
 
 
 def _read_config(path: Path) -> dict[str, Any]:

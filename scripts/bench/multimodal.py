@@ -100,7 +100,8 @@ def run_one(runtime: str, task: str, args: argparse.Namespace) -> dict[str, Any]
     candidates = ([Candidate(text=PASSAGES[k % 2] * 2) for k in range(args.texts)] if task == "text"
                   else [Candidate(image=p) for p in images[task]])
     if runtime in ("ippon", "ippon-seen"):
-        from engines.llamacpp_backend.vision import IMAGE_CACHE_BYTES, LlamaCppVisionReranker
+        from engines.llamacpp_backend.vision import LlamaCppVisionReranker
+        from engines.qwen3_vl import IMAGE_CACHE_BYTES
 
         # "ippon": every image seen for the first time (no kept encodings); "ippon-seen": the images of
         # an earlier question again (the warm-up run put their encodings in the reranker's cache).

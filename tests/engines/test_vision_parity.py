@@ -208,7 +208,7 @@ def test_each_image_is_encoded_once_and_its_kept_encoding_scores_the_same(vl_ggu
 
 
 def test_the_kept_encodings_stay_within_their_memory_limit(vl_gguf, images):
-    from engines.llamacpp_backend.vision import EncodedImages
+    from engines.qwen3_vl import EncodedImages
 
     model = LlamaCppVisionReranker(vl_gguf("f16"), n_threads=1, max_tokens=2048, image_cache_bytes=1)
     try:
@@ -218,7 +218,31 @@ def test_the_kept_encodings_stay_within_their_memory_limit(vl_gguf, images):
         model.close()
     cache = EncodedImages(limit_bytes=3 * 400)
     for key in (b"a", b"b", b"c"):
-        cache.put(key, np.zeros(100, dtype=np.float32))
+        cache.put(key, np.zeros(100, dtype=np.float32), 400)
     assert cache.get(b"a") is not None  # now the most recently used
-    cache.put(b"d", np.zeros(100, dtype=np.float32))
+    cache.put(b"d", np.zeros(100, dtype=np.float32), 400)
     assert cache.get(b"b") is None and cache.get(b"a") is not None and len(cache) == 3 and cache.bytes == 1200
+
+
+def test_mlx_keeps_each_images_encoding_and_scores_the_same(vl_mlx, reference, images):
+    """MLX too: mlx-vlm's vision tower runs once per image (several images of one prompt encoded as one
+    after another, as the tower does them), and a kept encoding scores exactly as a fresh one."""
+    from engines.mlx_backend.vision import MlxVisionReranker
+
+    kept = MlxVisionReranker(vl_mlx("f32"))
+    fresh = MlxVisionReranker(vl_mlx("f32"), image_cache_bytes=0)
+    try:
+        candidates = [Candidate(image=images["wide"]), Candidate(text=DOC), Candidate(text="図1", image=images["tall"])]
+        first = kept.score(QUERY, candidates, query_images=[images["big"]])
+        assert (kept.encoded.misses, len(kept.encoded)) == (3, 3)  # big, wide, tall: each encoded once
+        again = kept.score(QUERY, candidates, query_images=[images["big"]])
+        assert kept.encoded.misses == 3
+        np.testing.assert_array_equal(first, again)
+        np.testing.assert_allclose(again, fresh.score(QUERY, candidates, query_images=[images["big"]]), atol=1e-6)
+        assert len(fresh.encoded) == 0
+        for got, c in zip(again, candidates, strict=True):
+            ref = reference.score(QUERY, c.text, query_images=[images["big"]], doc_images=[c.image] if c.image else [])
+            assert abs(got - ref.score) <= 0.01
+    finally:
+        kept.close()
+        fresh.close()

@@ -5,6 +5,9 @@ of the text reranker: a hit from an image file with its image, a hit from a PDF 
 page rendered (pypdfium2, the longest side PAGE_SIDE pixels, cached by file, version and page),
 every other hit as text. One model scores them all, so their scores compare. A page that cannot
 be rendered, or an image that cannot be read, is scored by its text instead, and says why.
+Within an answer's time budget (budget.py's `pixel_tokens`), images and pages are judged by
+their pixels best-ranked first while the budget lasts (the first always); the rest by their
+text, saying so.
 """
 
 from __future__ import annotations

@@ -49,14 +49,19 @@ def _private_home(tmp_path, monkeypatch):
 def cached_test_models() -> dict[str, Path]:
     """name -> folder of each tiny test model, built once per version of the factory (benchmarks use it too)."""
     factory = load_factory()
-    folder = CACHE / _factory_key()
-    if not all((folder / name / "config.json").exists() for name in factory.TEST_MODEL_NAMES):
+    return _built_once(CACHE / _factory_key(), factory.TEST_MODEL_NAMES, factory.build_test_models)
+
+
+def _built_once(folder: Path, names: tuple[str, ...] | list[str], build) -> dict[str, Path]:  # noqa: ANN001
+    """name -> folder of each model `build` writes, built into `folder` unless it is all there (built
+    beside it first and renamed, so a run that dies half way leaves nothing that looks complete)."""
+    if not all((folder / name / "config.json").exists() for name in names):
         tmp = folder.with_name(folder.name + f".building-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        factory.build_test_models(tmp)
+        build(tmp)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
-    return {name: folder / name for name in factory.TEST_MODEL_NAMES}
+    return {name: folder / name for name in names}
 
 
 VL_FACTORY = ROOT / "scripts" / "make_test_vl_models.py"
@@ -68,14 +73,7 @@ def cached_vl_test_models() -> dict[str, Path]:
     factory = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(factory)
     key = hashlib.sha256((_factory_key() + VL_FACTORY.read_text(encoding="utf-8")).encode()).hexdigest()[:16]
-    folder = CACHE / f"vl-{key}"
-    if not all((folder / name / "config.json").exists() for name in factory.VL_TEST_MODEL_NAMES):
-        tmp = folder.with_name(folder.name + f".building-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        factory.build_vl_test_models(tmp)
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
-    return {name: folder / name for name in factory.VL_TEST_MODEL_NAMES}
+    return _built_once(CACHE / f"vl-{key}", factory.VL_TEST_MODEL_NAMES, factory.build_vl_test_models)
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,10 @@ class PixelBudget:
         self.left = tokens
         self.granted = 0
 
+    @property
+    def limited(self) -> bool:
+        return self.left is not None
+
     def take(self, tokens: int) -> bool:
         if self.left is None:
             return True
@@ -115,14 +119,14 @@ def pixel_candidate(hit: Hit, text: str, renderer: PageRenderer | None,
     while `budget` lasts."""
     path = Path(hit.path)
     suffix = path.suffix.lower()
-    budget = budget or PixelBudget(None)
+    budget = budget or PixelBudget(None)  # no limit: nothing is read to price an image
     if suffix in IMAGE_SUFFIXES:
         # An image that cannot be read costs nothing here: the reranker reports it and it is scored by its text.
-        if not budget.take(image_tokens_of(path) or 0):
+        if budget.limited and not budget.take(image_tokens_of(path) or 0):
             return Candidate(text=text), PixelNote(None, skipped=_over_budget())
         return Candidate(text=text or None, image=path), PixelNote(path)
     if suffix == ".pdf" and hit.page is not None and renderer is not None:
-        if not budget.take(renderer.page_tokens(path, hit.page)):
+        if budget.limited and not budget.take(renderer.page_tokens(path, hit.page)):
             return Candidate(text=text), PixelNote(None, skipped=_over_budget())
         try:
             page = renderer.page_image(path, hit.page)

@@ -36,6 +36,15 @@ def _ask_in_a_library(make_window, qtbot, tmp_path, question: str):
     return window, window.ask_panel
 
 
+def _window_over_the_docs(make_window, qtbot, tmp_path, **config):  # noqa: ANN001, ANN202
+    """A window with the two RAG documents indexed (added through the service, shown in the window)."""
+    window = make_window(**config)
+    window.service.add([write_docs(tmp_path / "docs", RAG_DOCS)])
+    window.refresh_sources()
+    qtbot.waitUntil(lambda: window.ask_panel.library_files == 2, timeout=30_000)
+    return window
+
+
 def test_without_a_model_the_search_results_show_with_the_way_to_a_model(make_window, qtbot, tmp_path):
     window, panel = _ask_in_a_library(make_window, qtbot, tmp_path, "ポート番号")
     assert "No answering model" in panel.notice.text() and panel.citations.count() >= 1
@@ -54,10 +63,7 @@ def test_nothing_found_says_what_to_try(make_window, qtbot, tmp_path):
 def test_a_failed_model_keeps_the_search_results_visible(make_window, qtbot, tmp_path):
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"this is not a model")
-    window = make_window(llm=str(broken))
-    window.service.add([write_docs(tmp_path / "docs", RAG_DOCS)])
-    window.refresh_sources()
-    qtbot.waitUntil(lambda: window.ask_panel.library_files == 2, timeout=30_000)
+    window = _window_over_the_docs(make_window, qtbot, tmp_path, llm=str(broken))
     panel = window.ask_panel
     panel.question.setText("ポート番号")
     with qtbot.waitSignal(window.controller.failed, timeout=30_000):
@@ -69,10 +75,7 @@ def test_a_failed_model_keeps_the_search_results_visible(make_window, qtbot, tmp
 
 
 def test_stop_leaves_stopped_not_answering(make_window, qtbot, tmp_path, engine_models):
-    window = make_window(llm=str(engine_models("llm-chat", "gguf")))
-    window.service.add([write_docs(tmp_path / "docs", RAG_DOCS)])
-    window.refresh_sources()
-    qtbot.waitUntil(lambda: window.ask_panel.library_files == 2, timeout=30_000)
+    window = _window_over_the_docs(make_window, qtbot, tmp_path, llm=str(engine_models("llm-chat", "gguf")))
     panel = window.ask_panel
     panel.question.setText("富士山の標高は？")
     with qtbot.waitSignal(window.controller.stopped, timeout=60_000):
